@@ -1,0 +1,61 @@
+# Keel: top-level build. `make` builds the hypervisor and test guests;
+# `make run` boots a demo; `make test` runs every test (see README.md).
+# Fragments: tests/unit/*.mk (host unit tests), tests/guests/guests.mk.
+
+BUILD ?= build
+CC ?= gcc
+CC := gcc
+LD := ld
+OBJCOPY := objcopy
+PYTHON ?= python3
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wvla -Wpointer-arith -Wundef -Wcast-qual -Wwrite-strings -Wmissing-declarations \
+	-Wimplicit-fallthrough -Wformat=2
+
+# The hypervisor: freestanding, no red zone, no SSE/x87 (FPU state belongs to guests).
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -fno-stack-protector \
+	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small -mno-mmx -mno-sse \
+	-mno-sse2 -fno-omit-frame-pointer -fno-strict-aliasing -fno-common -fcf-protection=none \
+	-Iinclude -Iarch/x86/include -MMD -MP
+HV_ASFLAGS := -Iinclude -Iarch/x86/include -MMD -MP -D__ASSEMBLY__
+HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
+
+HV_SRCS := $(wildcard arch/x86/*.c arch/x86/*.S arch/x86/svm/*.c arch/x86/svm/*.S \
+	core/*.c vdev/*.c lib/*.c drivers/*.c)
+HV_OBJS := $(patsubst %,$(BUILD)/hv/%.o,$(HV_SRCS))
+
+# Host-side programs and unit tests.
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Iinclude -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -DKEEL_HOSTED
+HOST_LDLIBS := -lcmocka
+
+.PHONY: all hv guests iso run test unit integration lint format bench clean deps
+all: hv guests
+
+hv: $(BUILD)/keel.elf $(BUILD)/keel32.elf
+
+$(BUILD)/hv/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) $(HV_ASFLAGS) -c $< -o $@
+
+$(BUILD)/keel.elf: $(HV_OBJS) arch/x86/keel.ld
+	@echo "  LD      $@"
+	@$(LD) $(HV_LDFLAGS) -T arch/x86/keel.ld -o $@ $(HV_OBJS)
+
+# QEMU's -kernel loads Multiboot v1 only from ELF32: same image, 32-bit container.
+$(BUILD)/keel32.elf: $(BUILD)/keel.elf
+	@$(OBJCOPY) -O elf32-i386 $< $@
+
+-include $(wildcard tests/unit/*.mk)
+-include tests/guests/guests.mk
+-include $(HV_OBJS:.o=.d)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,196 @@
+/* The vendor-neutral exit dispatcher: one handler per exit kind. Handlers
+ * treat every register and address as hostile; a guest that does something
+ * Keel cannot allow is stopped (never Keel) or gets the fault real hardware
+ * would give it. */
+#include <arch/fpu.h>
+#include <arch/x86.h>
+#include <keel/backend.h>
+#include <keel/console.h>
+#include <keel/exit.h>
+#include <keel/hypercall.h>
+#include <keel/sched.h>
+
+typedef void (*exit_handler_fn)(struct vcpu *v, const struct vm_exit *e);
+
+static void skip_insn(struct vcpu *v, const struct vm_exit *e)
+{
+	v->regs.rip += e->insn_len;
+}
+
+static void set_rax32(struct vcpu *v, uint32_t a)
+{
+	v->regs.rax = a; /* 32-bit results zero-extend, as on hardware */
+}
+
+static void handle_none(struct vcpu *v, const struct vm_exit *e)
+{
+	(void)v;
+	(void)e;
+}
+
+static void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
+{
+	uint32_t r[4];
+
+	cpuid_guest(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, r);
+	set_rax32(v, r[0]);
+	v->regs.rbx = r[1];
+	v->regs.rcx = r[2];
+	v->regs.rdx = r[3];
+	skip_insn(v, e);
+}
+
+static void handle_msr_read(struct vcpu *v, const struct vm_exit *e)
+{
+	uint64_t val;
+
+	if (msr_guest_read(v, (uint32_t)v->regs.rcx, &val)) {
+		backend->inject_exception(v, VEC_GP_GUEST, true, 0);
+		return;
+	}
+	v->regs.rax = (uint32_t)val;
+	v->regs.rdx = val >> 32;
+	skip_insn(v, e);
+}
+
+static void handle_msr_write(struct vcpu *v, const struct vm_exit *e)
+{
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+
+	if (msr_guest_write(v, (uint32_t)v->regs.rcx, val)) {
+		backend->inject_exception(v, VEC_GP_GUEST, true, 0);
+		return;
+	}
+	skip_insn(v, e);
+}
+
+static void handle_io(struct vcpu *v, const struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	uint32_t mask = e->io.size == 4 ? 0xFFFFFFFFu : (1u << (8 * e->io.size)) - 1;
+
+	if (e->io.string) {
+		/* INS/OUTS need the guest's segments and page tables: the
+		 * instruction emulator that does that arrives with MMIO. */
+		vm_stop(vm, "string port I/O (%s port %#x) is not supported yet (rip %#lx)",
+			e->io.in ? "INS from" : "OUTS to", e->io.port, v->regs.rip);
+		return;
+	}
+	if (e->io.in) {
+		uint32_t val = 0xFFFFFFFFu; /* no device: the bus floats high */
+		io_bus_read(&vm->pio, e->io.port, e->io.size, &val);
+		if (e->io.size == 4)
+			v->regs.rax = val;
+		else
+			v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | (val & mask);
+	} else {
+		io_bus_write(&vm->pio, e->io.port, e->io.size, (uint32_t)v->regs.rax & mask);
+	}
+	if (vm->state == VM_RUNNING)
+		skip_insn(v, e);
+}
+
+static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
+{
+	skip_insn(v, e);
+	/* No virtual interrupt source exists yet (the interrupt controllers
+	 * come with Linux support), so a halted vCPU waits until its VM is
+	 * stopped; with interrupts off it can never wake at all. */
+	v->halted_irqs_off = !(v->regs.rflags & RFLAGS_IF);
+	v->state = VCPU_HALTED;
+}
+
+static void handle_npf(struct vcpu *v, const struct vm_exit *e)
+{
+	const char *what = e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read";
+
+	vm_stop(v->vm, "%s outside its memory at guest-physical %#lx (rip %#lx)", what,
+		e->npf.gpa, v->regs.rip);
+}
+
+static void handle_shutdown(struct vcpu *v, const struct vm_exit *e)
+{
+	(void)e;
+	vm_stop(v->vm, "triple fault (shutdown) on vCPU %u at rip %#lx", v->id, v->regs.rip);
+}
+
+static void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
+{
+	v->regs.rax = (uint64_t)hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx);
+	if (v->vm->state == VM_RUNNING)
+		skip_insn(v, e);
+}
+
+static void handle_init(struct vcpu *v, const struct vm_exit *e)
+{
+	/* A physical INIT aimed at this CPU: Keel sends none while guests
+	 * run, so it is firmware or a platform event; the guest is unaffected. */
+	(void)v;
+	(void)e;
+}
+
+static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
+{
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+	uint64_t ok = fpu_xcr0_supported();
+
+	/* XCR0 rules: x87 always on, AVX needs SSE, only what Keel supports. */
+	if ((uint32_t)v->regs.rcx != 0 || !(val & 1) || (val & ~ok) ||
+	    ((val & 4) && !(val & 2))) {
+		backend->inject_exception(v, VEC_GP_GUEST, true, 0);
+		return;
+	}
+	v->xcr0 = val;
+	xsetbv(0, val);
+	skip_insn(v, e);
+}
+
+static void handle_ud(struct vcpu *v, const struct vm_exit *e)
+{
+	(void)e;
+	backend->inject_exception(v, VEC_UD, false, 0);
+}
+
+static void handle_invalid(struct vcpu *v, const struct vm_exit *e)
+{
+	vm_stop(v->vm, "the CPU refused to enter the guest (invalid guest state, exit %#lx) at "
+		       "rip %#lx", e->raw.code, v->regs.rip);
+}
+
+static void handle_unknown(struct vcpu *v, const struct vm_exit *e)
+{
+	vm_stop(v->vm, "unhandled exit %#lx (info %#lx, %#lx) at rip %#lx", e->raw.code,
+		e->raw.info1, e->raw.info2, v->regs.rip);
+}
+
+static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
+	[EXIT_NONE] = handle_none,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_MSR_READ] = handle_msr_read,
+	[EXIT_MSR_WRITE] = handle_msr_write,
+	[EXIT_IO] = handle_io,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_NPF] = handle_npf,
+	[EXIT_SHUTDOWN] = handle_shutdown,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_INIT] = handle_init,
+	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_UD] = handle_ud,
+	[EXIT_INVALID] = handle_invalid,
+	[EXIT_UNKNOWN] = handle_unknown,
+};
+
+static const char *const exit_names[EXIT_KIND_COUNT] = {
+	"interrupt", "cpuid", "rdmsr", "wrmsr", "io", "hlt", "npf", "shutdown",
+	"hypercall", "init", "xsetbv", "ud", "invalid", "unknown",
+};
+
+const char *exit_kind_name(enum exit_kind k)
+{
+	return k < EXIT_KIND_COUNT ? exit_names[k] : "?";
+}
+
+void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
+{
+	exit_handlers[e->kind](v, e);
+}

@@ -1,0 +1,200 @@
+/* The scheduling loop each physical CPU runs. A vCPU runs for a time slice
+ * (or until it halts, its VM stops or pauses); the LAPIC timer tick ends
+ * slices, so a guest spinning with interrupts off cannot keep its CPU. The
+ * decisions (who next, caps, placement, stealing) are in sched_policy.c. */
+#include <arch/fpu.h>
+#include <arch/time.h>
+#include <arch/trap.h>
+#include <arch/x86.h>
+#include <keel/backend.h>
+#include <keel/console.h>
+#include <keel/exit.h>
+#include <keel/sched.h>
+
+spinlock_t sched_lock = SPINLOCK_INIT;
+uint32_t sched_timeslice_ns = 10000000;
+
+static struct vcpu *vcpu_of(struct sched_entity *se)
+{
+	return (struct vcpu *)((char *)se - __builtin_offsetof(struct vcpu, se));
+}
+
+static struct runqueue *const *all_rqs(void)
+{
+	static struct runqueue *rqs[MAX_CPUS];
+
+	for (unsigned i = 0; i < ncpus; i++)
+		rqs[i] = cpus[i] ? &cpus[i]->rq : NULL;
+	return rqs;
+}
+
+void sched_wake_locked(struct vcpu *v)
+{
+	struct sched_entity *se = &v->se;
+
+	if (se->cpu < 0 || !se_allowed_on(se, se->cpu)) {
+		if (se->cpu >= 0)
+			rq_detach(&cpus[se->cpu]->rq, se);
+		int cpu = sched_place(all_rqs(), (int)ncpus, se);
+		if (cpu < 0)
+			cpu = 0; /* pinned only to absent CPUs: the config check warns */
+		rq_attach(&cpus[cpu]->rq, se);
+	}
+	v->state = VCPU_RUNNABLE;
+	rq_enqueue(&cpus[se->cpu]->rq, se, sched_timeslice_ns);
+	cpus[se->cpu]->kicked = true;
+}
+
+void sched_remove_locked(struct vcpu *v)
+{
+	if (v->se.queued)
+		rq_dequeue(&cpus[v->se.cpu]->rq, &v->se);
+	if (v->se.cpu >= 0)
+		rq_detach(&cpus[v->se.cpu]->rq, &v->se);
+	v->se.cpu = -1;
+}
+
+void sched_timer_tick(void)
+{
+	struct cpu *c = this_cpu();
+
+	c->ticks++;
+	if (c->current && time_ns() >= c->slice_end)
+		c->need_resched = true;
+}
+
+/* An idle CPU takes a runnable vCPU another CPU has queued but not run. */
+static struct sched_entity *steal_locked(struct cpu *c, uint64_t now)
+{
+	for (unsigned i = 1; i < ncpus; i++) {
+		struct cpu *victim = cpus[(c->id + i) % ncpus];
+		if (!victim)
+			continue;
+		struct sched_entity *se = rq_steal_candidate(&victim->rq, (int)c->id, now);
+		if (!se)
+			continue;
+		/* Keep its standing relative to its old queue when moving it. */
+		uint64_t lag = se->vruntime > victim->rq.min_vruntime
+				       ? se->vruntime - victim->rq.min_vruntime
+				       : 0;
+		rq_dequeue(&victim->rq, se);
+		rq_detach(&victim->rq, se);
+		rq_attach(&c->rq, se);
+		se->vruntime = c->rq.min_vruntime + lag;
+		return se;
+	}
+	return NULL;
+}
+
+static struct vcpu *pick_locked(struct cpu *c, uint64_t now)
+{
+	struct sched_entity *se = rq_pick(&c->rq, now);
+
+	if (se)
+		rq_dequeue(&c->rq, se);
+	else
+		se = steal_locked(c, now);
+	if (!se)
+		return NULL;
+	struct vcpu *v = vcpu_of(se);
+	v->state = VCPU_RUNNING;
+	v->vm->running_vcpus++;
+	return v;
+}
+
+/* True when no vCPU of VM can ever run again: all halted with interrupts
+ * off, dead or waiting for a SIPI nobody can send. */
+static bool vm_all_halted_locked(const struct vm *vm)
+{
+	bool any_halted = false;
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu *v = vm->vcpu[i];
+		if (v->state == VCPU_HALTED && v->halted_irqs_off)
+			any_halted = true;
+		else if (v->state != VCPU_WAIT_SIPI && v->state != VCPU_DEAD)
+			return false;
+	}
+	return any_halted;
+}
+
+/* Run V on this CPU until its slice ends or it cannot continue. */
+static void run_slice(struct cpu *c, struct vcpu *v)
+{
+	struct vm_exit exit;
+	uint64_t ticks_seen = c->ticks;
+
+	fpu_restore(v->fpu);
+	if (v->xcr0 != fpu_xcr0_supported())
+		xsetbv(0, v->xcr0);
+	c->need_resched = false;
+	c->slice_end = time_ns() + sched_timeslice_ns;
+	while (!c->need_resched && v->state == VCPU_RUNNING && v->vm->state == VM_RUNNING) {
+		backend->vcpu_run(v, &exit);
+		v->exits[exit.kind]++;
+		exit_dispatch(v, &exit);
+		if (c->id == 0 && c->ticks != ticks_seen) {
+			ticks_seen = c->ticks;
+			shell_poll();
+		}
+	}
+	if (v->xcr0 != fpu_xcr0_supported())
+		xsetbv(0, fpu_xcr0_supported());
+	fpu_save(v->fpu);
+}
+
+static void after_slice(struct cpu *c, struct vcpu *v, uint64_t start)
+{
+	uint64_t now = time_ns(), ran = now - start;
+	struct vm *vm = v->vm;
+	bool finish = false, halted = false;
+
+	v->cpu_time_ns += ran;
+	c->busy_ns += ran;
+	v->ran_on[c->id / 64] |= 1ULL << (c->id % 64);
+	spin_lock(&sched_lock);
+	se_account(&v->se, ran, now);
+	vm->running_vcpus--;
+	c->current = NULL;
+	if (vm->state == VM_STOPPING) {
+		v->state = VCPU_DEAD;
+		sched_remove_locked(v);
+		finish = vm->running_vcpus == 0;
+	} else if (v->state == VCPU_RUNNING && vm->state == VM_PAUSED) {
+		v->state = VCPU_PAUSED;
+	} else if (v->state == VCPU_RUNNING) {
+		sched_wake_locked(v);
+	} else if (v->state == VCPU_HALTED) {
+		halted = vm_all_halted_locked(vm);
+	}
+	spin_unlock(&sched_lock);
+	if (finish)
+		vm_finish(vm);
+	else if (halted)
+		vm_stop(vm, "all vCPUs halted with interrupts disabled");
+}
+
+void sched_loop(struct cpu *c)
+{
+	uint64_t ticks_seen = 0;
+
+	for (;;) {
+		uint64_t now = time_ns();
+		spin_lock(&sched_lock);
+		struct vcpu *v = pick_locked(c, now);
+		c->current = v;
+		c->kicked = false;
+		spin_unlock(&sched_lock);
+		if (!v) {
+			idle_wait();
+			c->idle_ns += time_ns() - now;
+			if (c->id == 0 && c->ticks != ticks_seen) {
+				ticks_seen = c->ticks;
+				shell_poll();
+			}
+			continue;
+		}
+		run_slice(c, v);
+		after_slice(c, v, now);
+	}
+}

@@ -1,0 +1,256 @@
+/* The management shell on COM1. Polled by the boot CPU at every scheduler
+ * tick; commands act through the same VM calls as everything else. */
+#include <arch/time.h>
+#include <keel/console.h>
+#include <keel/exit.h>
+#include <keel/heap.h>
+#include <keel/mem.h>
+#include <keel/pmm.h>
+#include <keel/power.h>
+#include <keel/sched.h>
+#include <keel/string.h>
+#include <keel/vdev.h>
+
+#define SHELL_LINE_MAX 128
+#define DETACH_CHAR 0x1d /* Ctrl-] */
+
+
+static char line[SHELL_LINE_MAX];
+static unsigned line_len;
+
+static void prompt(void)
+{
+	kprintf("keel> ");
+}
+
+static void cmd_help(const char *arg)
+{
+	(void)arg;
+	kprintf("commands:\n"
+		"  list              VMs: state, vCPUs, memory, exits, CPU time\n"
+		"  start NAME        start a stopped VM\n"
+		"  stop NAME         stop a VM now (its guest is not asked)\n"
+		"  pause NAME        take a VM's vCPUs off the CPUs\n"
+		"  resume NAME       let a paused VM run again\n"
+		"  console NAME      attach to a VM's serial console; Ctrl-] detaches\n"
+		"  stats             CPUs, memory and exits by kind\n"
+		"  poweroff          stop everything and power the machine off\n");
+}
+
+static void cmd_list(const char *arg)
+{
+	(void)arg;
+	kprintf("%-16s %-9s %5s %8s %10s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "EXITS",
+		"CPU-MS");
+	for (unsigned i = 0; i < MAX_VMS; i++) {
+		struct vm *vm = vms[i];
+		uint64_t exits = 0, ns = 0;
+		if (!vm)
+			continue;
+		spin_lock(&sched_lock);
+		for (unsigned j = 0; j < vm->nvcpus; j++) {
+			ns += vm->vcpu[j]->cpu_time_ns;
+			for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+				exits += vm->vcpu[j]->exits[k];
+		}
+		spin_unlock(&sched_lock);
+		kprintf("%-16s %-9s %5u %7luM %10lu %10lu\n", vm->name, vm_state_name(vm->state),
+			vm->cfg->vcpus, vm->cfg->memory >> 20, exits, ns / 1000000);
+	}
+}
+
+static struct vm *named_vm(const char *arg)
+{
+	struct vm *vm = *arg ? vm_find(arg) : NULL;
+
+	if (!vm)
+		kprintf("no VM named '%s' (see 'list')\n", arg);
+	return vm;
+}
+
+static void cmd_start(const char *arg)
+{
+	struct vm *vm = named_vm(arg);
+	char err[160];
+
+	if (vm && vm_start(vm, err, sizeof(err)))
+		kprintf("cannot start %s: %s\n", vm->name, err);
+}
+
+static void cmd_stop(const char *arg)
+{
+	struct vm *vm = named_vm(arg);
+
+	if (vm && vm->state != VM_STOPPED)
+		vm_stop(vm, "stopped by the operator");
+	else if (vm)
+		kprintf("%s is already stopped\n", vm->name);
+}
+
+static void cmd_pause(const char *arg)
+{
+	struct vm *vm = named_vm(arg);
+
+	if (!vm)
+		return;
+	if (vm->state != VM_RUNNING) {
+		kprintf("%s is %s\n", vm->name, vm_state_name(vm->state));
+		return;
+	}
+	vm_pause(vm);
+	klog("vm %s: paused", vm->name);
+}
+
+static void cmd_resume(const char *arg)
+{
+	struct vm *vm = named_vm(arg);
+
+	if (!vm)
+		return;
+	if (vm->state != VM_PAUSED) {
+		kprintf("%s is %s\n", vm->name, vm_state_name(vm->state));
+		return;
+	}
+	vm_resume(vm);
+	klog("vm %s: resumed", vm->name);
+}
+
+static void cmd_console(const char *arg)
+{
+	struct vm *vm = named_vm(arg);
+
+	if (!vm)
+		return;
+	if (vm->state == VM_STOPPED) {
+		kprintf("%s is stopped\n", vm->name);
+		return;
+	}
+	kprintf("attached to %s; press Ctrl-] to detach\n", vm->name);
+	vmconsole_attach(vm);
+}
+
+static void cmd_stats(const char *arg)
+{
+	(void)arg;
+	kprintf("CPU   BUSY-MS    IDLE-MS   RUNNING\n");
+	for (unsigned i = 0; i < ncpus; i++) {
+		struct cpu *c = cpus[i];
+		struct vcpu *v = c ? c->current : NULL;
+		if (c)
+			kprintf("%-3u %9lu %10lu   %s\n", i, c->busy_ns / 1000000,
+				c->idle_ns / 1000000, v ? v->vm->name : "-");
+	}
+	uint64_t total = keel_pmm.total_pages * PAGE_SIZE, free = pmm_free_pages(&keel_pmm) * PAGE_SIZE;
+	uint64_t guest = 0, hv_vm = 0;
+	for (unsigned i = 0; i < MAX_VMS; i++) {
+		if (vms[i] && vms[i]->state != VM_STOPPED) {
+			guest += vms[i]->ram_size;
+			hv_vm += vms[i]->hv_bytes;
+		}
+	}
+	kprintf("memory: %lu MiB managed, %lu MiB free, %lu MiB guest RAM, %lu KiB Keel heap\n",
+		total >> 20, free >> 20, guest >> 20, heap_bytes_in_use() >> 10);
+	kprintf("per-VM Keel memory (excluding guest RAM):");
+	for (unsigned i = 0; i < MAX_VMS; i++)
+		if (vms[i] && vms[i]->state != VM_STOPPED)
+			kprintf(" %s=%luK", vms[i]->name, vms[i]->hv_bytes >> 10);
+	kprintf("\n");
+	for (unsigned i = 0; i < MAX_VMS; i++) {
+		struct vm *vm = vms[i];
+		if (!vm || vm->state == VM_STOPPED)
+			continue;
+		kprintf("exits of %s:", vm->name);
+		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++) {
+			uint64_t n = 0;
+			for (unsigned j = 0; j < vm->nvcpus; j++)
+				n += vm->vcpu[j]->exits[k];
+			if (n)
+				kprintf(" %s=%lu", exit_kind_name(k), n);
+		}
+		kprintf("\n");
+	}
+	(void)hv_vm;
+}
+
+static void cmd_poweroff(const char *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < MAX_VMS; i++)
+		if (vms[i] && vms[i]->state != VM_STOPPED)
+			vm_stop(vms[i], "host powering off");
+	power_off();
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(const char *arg);
+} commands[] = {
+	{"help", cmd_help}, {"list", cmd_list}, {"ls", cmd_list},
+	{"start", cmd_start}, {"stop", cmd_stop}, {"pause", cmd_pause},
+	{"resume", cmd_resume}, {"console", cmd_console}, {"stats", cmd_stats},
+	{"poweroff", cmd_poweroff},
+};
+
+static void run_line(char *l)
+{
+	while (*l == ' ')
+		l++;
+	char *arg = l;
+	while (*arg && *arg != ' ')
+		arg++;
+	if (*arg)
+		*arg++ = '\0';
+	while (*arg == ' ')
+		arg++;
+	for (char *end = arg + strlen(arg); end > arg && end[-1] == ' ';)
+		*--end = '\0';
+	if (!*l)
+		return;
+	for (unsigned i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(l, commands[i].name)) {
+			commands[i].fn(arg);
+			return;
+		}
+	}
+	kprintf("unknown command '%s'; type 'help'\n", l);
+}
+
+static void attached_input(struct vm *vm, char c)
+{
+	if (c == DETACH_CHAR || vm->state == VM_STOPPED) {
+		vmconsole_attach(NULL);
+		kprintf("\ndetached from %s\n", vm->name);
+		prompt();
+		return;
+	}
+	if (vm->uart)
+		uart16550_receive(vm->uart, &c, 1);
+}
+
+void shell_poll(void)
+{
+	int ch;
+
+	while ((ch = uart_getc()) >= 0) {
+		char c = (char)ch;
+		struct vm *vm = vmconsole_attached();
+		if (vm) {
+			attached_input(vm, c);
+			continue;
+		}
+		if (c == '\r' || c == '\n') {
+			kprintf("\n");
+			line[line_len] = '\0';
+			run_line(line);
+			line_len = 0;
+			if (!vmconsole_attached())
+				prompt();
+		} else if ((c == 0x7F || c == '\b') && line_len) {
+			line_len--;
+			kprintf("\b \b");
+		} else if (c >= 0x20 && c < 0x7F && line_len < SHELL_LINE_MAX - 1) {
+			line[line_len++] = c;
+			console_write(&c, 1);
+		}
+	}
+}

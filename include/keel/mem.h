@@ -1,0 +1,15 @@
+/* Host memory set-up: the page allocator over the firmware memory map and
+ * the identity mapping of all RAM. */
+#ifndef KEEL_MEM_H
+#define KEEL_MEM_H
+
+#include <stdint.h>
+
+void mem_init(void);
+/* A usable 4 KiB page below 1 MiB for the AP start-up trampoline, 0 if none. */
+uint64_t mem_low_page(void);
+uint64_t mem_total_usable(void);
+/* arch: map [start, end) of RAM above the boot mapping (first 4 GiB). */
+int arch_map_ram(uint64_t start, uint64_t end);
+
+#endif

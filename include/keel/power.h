@@ -1,0 +1,11 @@
+#ifndef KEEL_POWER_H
+#define KEEL_POWER_H
+
+#include <stdbool.h>
+
+extern bool power_off_when_idle;
+/* Power off when configured to and no VM is running, paused or stopping. */
+void power_check_idle(void);
+void power_off(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,25 @@
+/* The scheduler: runs vCPUs of all VMs on all physical CPUs. */
+#ifndef KEEL_SCHED_H
+#define KEEL_SCHED_H
+
+#include <keel/cpu.h>
+#include <keel/vm.h>
+
+#define HZ 250 /* scheduler tick; time slices are whole ticks */
+
+/* One lock for vCPU and VM states and the run queues. It is taken at slice
+ * boundaries and state changes, never on the exit path between entries. */
+extern spinlock_t sched_lock;
+extern uint32_t sched_timeslice_ns;
+
+/* Make V runnable (it must not be queued): place it on a CPU it may use. */
+void sched_wake_locked(struct vcpu *v);
+/* Take V off its run queue if it is on one. */
+void sched_remove_locked(struct vcpu *v);
+/* The scheduling loop of one physical CPU; never returns. */
+void sched_loop(struct cpu *c) __attribute__((noreturn));
+/* Hooks for the boot CPU's loop (the shell) and VM end (core/vm.c). */
+void shell_poll(void);
+void vm_finish(struct vm *vm);
+
+#endif

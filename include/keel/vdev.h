@@ -1,0 +1,37 @@
+/* Virtual devices. Each device model keeps its state in a plain struct
+ * (save/restore copy it whole) and reaches its VM only through the I/O bus
+ * and the guest-memory accessors. */
+#ifndef KEEL_VDEV_H
+#define KEEL_VDEV_H
+
+#include <keel/vm.h>
+
+struct vdev_type {
+	const char *name;
+	int (*create)(struct vm *vm);
+	void (*destroy)(struct vm *vm);
+	void (*flush)(struct vm *vm); /* push out buffered output when the VM stops */
+	/* Snapshot support: the size of the state and copies in and out. */
+	size_t (*state_size)(struct vm *vm);
+	void (*save)(struct vm *vm, void *buf);
+	int (*restore)(struct vm *vm, const void *buf);
+};
+
+int vdev_create_all(struct vm *vm, char *err, size_t errlen);
+void vdev_destroy_all(struct vm *vm);
+void vdev_flush_all(struct vm *vm);
+
+extern const struct vdev_type vdev_uart16550, vdev_debug_exit;
+
+/* The serial console of a VM (vdev/uart16550.c). */
+struct uart16550;
+/* Bytes typed at an attached console, for the guest to read. */
+void uart16550_receive(struct uart16550 *u, const char *buf, size_t n);
+
+/* The host side of VM consoles (core/vmconsole.c). */
+void vmconsole_output(struct vm *vm, const char *line, size_t n);
+void vmconsole_raw(struct vm *vm, char c);
+struct vm *vmconsole_attached(void);
+void vmconsole_attach(struct vm *vm); /* NULL detaches */
+
+#endif
