@@ -30,8 +30,26 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Iinclude -fsanitize=address,undefined 
 	-fno-omit-frame-pointer -DKEEL_HOSTED
 HOST_LDLIBS := -lcmocka
 
-.PHONY: all hv guests iso run test unit integration lint format bench clean deps
+.PHONY: all hv guests iso run test unit lint lint-check format bench clean deps
 all: hv guests
+
+# Install what a fresh Debian 12 machine lacks (no-op when all is there).
+deps:
+	@bash tools/install-deps
+
+# Boot the demo under QEMU (TCG, AMD-V); the console is the Keel shell.
+DEMO ?= demo/demo.conf
+run: deps all
+	@tools/keel-run $(DEMO) --smp 2 --timeout 0 --serial-input
+
+# Everything: unit tests, lint, integration tests under the emulators.
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(PYTHON) tests/run.py
+
+iso: hv
+	@tools/mkiso $(DEMO) $(BUILD)/keel.iso
+	@echo "  ISO     $(BUILD)/keel.iso (BIOS and UEFI)"
 
 hv: $(BUILD)/keel.elf $(BUILD)/keel32.elf
 
@@ -54,6 +72,9 @@ $(BUILD)/keel32.elf: $(BUILD)/keel.elf
 	@$(OBJCOPY) -O elf32-i386 $< $@
 
 -include $(wildcard tests/unit/*.mk)
+unit: $(UNIT_TESTS)
+-include mk/lint.mk
+-include mk/bench.mk
 -include tests/guests/guests.mk
 -include $(HV_OBJS:.o=.d)
 

@@ -8,17 +8,11 @@
  * out->vms, and the slots of VMs that had errors are squeezed out at the end. */
 
 #include <keel/config.h>
+#include <keel/string.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* The libc subset Keel's lib/ provides; the freestanding build has no headers. */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 #define LINE_LEN_MAX 1024
 #define SHOW_MAX 40 /* longest piece of input quoted back in a message */
@@ -48,17 +42,40 @@ struct span {
 
 /* [keel] keys come first; the keys only one payload may use are kept together. */
 enum key {
-	K_POWEROFF, K_TIMESLICE,
-	K_KERNEL, K_IMAGE, K_CMDLINE, K_LOAD, K_ENTRY, K_MEMORY, K_VCPUS, K_WEIGHT, K_CAP,
-	K_CPUS, K_AUTOSTART, NKEYS
+	K_POWEROFF,
+	K_TIMESLICE,
+	K_KERNEL,
+	K_IMAGE,
+	K_CMDLINE,
+	K_LOAD,
+	K_ENTRY,
+	K_MEMORY,
+	K_VCPUS,
+	K_WEIGHT,
+	K_CAP,
+	K_CPUS,
+	K_AUTOSTART,
+	NKEYS
 };
 #define FIRST_VM_KEY K_KERNEL
 static const char *const key_names[NKEYS] = {
-	"poweroff-when-idle", "timeslice", "kernel", "image", "cmdline", "load-address",
-	"entry", "memory", "vcpus", "weight", "cap", "cpus", "autostart",
+    "poweroff-when-idle",
+    "timeslice",
+    "kernel",
+    "image",
+    "cmdline",
+    "load-address",
+    "entry",
+    "memory",
+    "vcpus",
+    "weight",
+    "cap",
+    "cpus",
+    "autostart",
 };
 #define KEEL_KEY_LIST "poweroff-when-idle, timeslice"
-#define VM_KEY_LIST "kernel, image, cmdline, load-address, entry, memory, vcpus, weight, cap, " \
+#define VM_KEY_LIST                                                                 \
+	"kernel, image, cmdline, load-address, entry, memory, vcpus, weight, cap, " \
 	"cpus, autostart"
 
 enum section {
@@ -76,18 +93,18 @@ struct parser {
 	int errors;
 	int line;
 	enum section sec;
-	int keel_line;      /* line of the first [keel] header, 0 if none yet */
-	int seen[NKEYS];    /* line each key was set on in this section (all [keel]s) */
-	uint32_t bad_keys;  /* keys whose value was rejected: skip their cross-checks */
-	struct cfg_vm *vm;  /* the VM being parsed when sec == SEC_VM */
-	int vm_errors;      /* value of errors when that VM's section began */
-	unsigned declared;  /* [vm] sections so far; each owns slot declared - 1 */
-	uint64_t named;     /* bit i: vms[i].name is valid, so later names may clash */
-	uint64_t dropped;   /* bit i: vms[i] had an error */
+	int keel_line; /* line of the first [keel] header, 0 if none yet */
+	int seen[NKEYS]; /* line each key was set on in this section (all [keel]s) */
+	uint32_t bad_keys; /* keys whose value was rejected: skip their cross-checks */
+	struct cfg_vm *vm; /* the VM being parsed when sec == SEC_VM */
+	int vm_errors; /* value of errors when that VM's section began */
+	unsigned declared; /* [vm] sections so far; each owns slot declared - 1 */
+	uint64_t named; /* bit i: vms[i].name is valid, so later names may clash */
+	uint64_t dropped; /* bit i: vms[i] had an error */
 };
 
 static __attribute__((format(printf, 3, 4))) void report(struct parser *ps, int line,
-							  const char *fmt, ...)
+							 const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -129,7 +146,7 @@ static struct span trim(struct span s)
 /* The part of S after its first I bytes. */
 static struct span after(struct span s, size_t i)
 {
-	return (struct span){ s.p + i, s.n - i };
+	return (struct span){s.p + i, s.n - i};
 }
 
 /* Index of the first C in S, or S.n if there is none. */
@@ -176,8 +193,9 @@ static enum num take_number(struct span *s, bool allow_hex, uint64_t *out)
 	}
 	for (start = i; i < s->n; i++) {
 		char c = lower(s->p[i]);
-		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-			   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 99;
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+						    : 99;
 
 		if (d >= base)
 			break;
@@ -198,17 +216,16 @@ struct unit {
 	const char *suffix;
 	uint64_t scale;
 };
-static const struct unit no_units[] = { { "", 1 }, { NULL, 0 } };
-static const struct unit pct_units[] = { { "", 1 }, { "%", 1 }, { NULL, 0 } };
-static const struct unit time_units[] = { { "", 1 }, { "us", 1 }, { "ms", 1000 }, { NULL, 0 } };
+static const struct unit no_units[] = {{"", 1}, {NULL, 0}};
+static const struct unit pct_units[] = {{"", 1}, {"%", 1}, {NULL, 0}};
+static const struct unit time_units[] = {{"", 1}, {"us", 1}, {"ms", 1000}, {NULL, 0}};
 static const struct unit size_units[] = {
-	{ "", 1 }, { "k", 1024 }, { "kib", 1024 }, { "m", MIB }, { "mib", MIB },
-	{ "g", 1024 * MIB }, { "gib", 1024 * MIB }, { NULL, 0 },
+    {"", 1},      {"k", 1024},       {"kib", 1024},       {"m", MIB},
+    {"mib", MIB}, {"g", 1024 * MIB}, {"gib", 1024 * MIB}, {NULL, 0},
 };
 
 /* A number followed directly by one of UNITS, filling all of S. */
-static enum num parse_scaled(struct span s, bool allow_hex, const struct unit *units,
-			     uint64_t *out)
+static enum num parse_scaled(struct span s, bool allow_hex, const struct unit *units, uint64_t *out)
 {
 	uint64_t v;
 	enum num r = take_number(&s, allow_hex, &v);
@@ -230,7 +247,7 @@ bool cfg_parse_size(const char *s, uint64_t *out)
 {
 	if (!s || !out)
 		return false;
-	return parse_scaled((struct span){ s, strlen(s) }, true, size_units, out) == NUM_OK;
+	return parse_scaled((struct span){s, strlen(s)}, true, size_units, out) == NUM_OK;
 }
 
 /* A whole value in double quotes loses them; anything else is taken literally,
@@ -242,7 +259,7 @@ static struct span unquote(struct span v)
 	for (size_t i = 1; i < v.n - 1; i++)
 		if (v.p[i] == '"')
 			return v;
-	return (struct span){ v.p + 1, v.n - 2 };
+	return (struct span){v.p + 1, v.n - 2};
 }
 
 /* A number in MIN..MAX. FORM says what a valid value looks like, RANGE what
@@ -299,8 +316,8 @@ static bool set_text(struct parser *ps, enum key k, struct span v, char *dst, si
 	if (i < v.n) {
 		report(ps, ps->line, "%s: " Q " contains %s", key_names[k], QARG(v),
 		       v.p[i] == '/' ? "'/' (give the boot module's base name, e.g. hello.elf)"
-		       : file ? "a space, quote or non-printable character"
-			      : "a tab or other control character");
+		       : file        ? "a space, quote or non-printable character"
+				     : "a tab or other control character");
 		return false;
 	}
 	if (v.n >= size) {
@@ -316,14 +333,14 @@ static bool set_text(struct parser *ps, enum key k, struct span v, char *dst, si
 /* "0-1,3": CPU numbers and inclusive ranges; overlaps are harmless. */
 static bool set_cpus(struct parser *ps, struct span v, uint64_t *bitmap)
 {
-	uint64_t map[CFG_MAX_CPUS / 64] = { 0 };
+	uint64_t map[CFG_MAX_CPUS / 64] = {0};
 	struct span rest = v;
 
 	for (;;) {
 		size_t comma = find(rest, ',');
-		struct span item = trim((struct span){ rest.p, comma });
+		struct span item = trim((struct span){rest.p, comma});
 		size_t dash = find(item, '-');
-		struct span lo_s = trim((struct span){ item.p, dash }), hi_s = lo_s;
+		struct span lo_s = trim((struct span){item.p, dash}), hi_s = lo_s;
 		uint64_t lo, hi;
 		enum num r1, r2;
 
@@ -332,18 +349,24 @@ static bool set_cpus(struct parser *ps, struct span v, uint64_t *bitmap)
 		r1 = parse_scaled(lo_s, false, no_units, &lo);
 		r2 = parse_scaled(hi_s, false, no_units, &hi);
 		if (item.n == 0 || r1 == NUM_BAD || r2 == NUM_BAD) {
-			report(ps, ps->line, "cpus: " Q " is not a list of CPU numbers and ranges "
-			       "(write e.g. 0-1,3)", QARG(v));
+			report(ps, ps->line,
+			       "cpus: " Q " is not a list of CPU numbers and ranges "
+			       "(write e.g. 0-1,3)",
+			       QARG(v));
 			return false;
 		}
 		if (r1 == NUM_BIG || r2 == NUM_BIG || lo >= CFG_MAX_CPUS || hi >= CFG_MAX_CPUS) {
-			report(ps, ps->line, "cpus: " Q " names a CPU that cannot exist (CPU "
-			       "numbers are 0..%d)", QARG(item), CFG_MAX_CPUS - 1);
+			report(ps, ps->line,
+			       "cpus: " Q " names a CPU that cannot exist (CPU "
+			       "numbers are 0..%d)",
+			       QARG(item), CFG_MAX_CPUS - 1);
 			return false;
 		}
 		if (hi < lo) {
-			report(ps, ps->line, "cpus: range " Q " is reversed (write the lower "
-			       "number first, e.g. %u-%u)", QARG(item), (unsigned)hi, (unsigned)lo);
+			report(ps, ps->line,
+			       "cpus: range " Q " is reversed (write the lower "
+			       "number first, e.g. %u-%u)",
+			       QARG(item), (unsigned)hi, (unsigned)lo);
 			return false;
 		}
 		for (uint64_t cpu = lo; cpu <= hi; cpu++)
@@ -432,23 +455,30 @@ static void finish_vm(struct parser *ps)
 	bool kernel = seen[K_KERNEL], image = seen[K_IMAGE];
 
 	if (!kernel && !image)
-		report(ps, vm->line, VM_FMT " has no kernel or image (add 'kernel = FILE' for a "
-		       "Multiboot kernel or 'image = FILE' for a flat binary)", VM_ARG(vm));
+		report(ps, vm->line,
+		       VM_FMT " has no kernel or image (add 'kernel = FILE' for a "
+			      "Multiboot kernel or 'image = FILE' for a flat binary)",
+		       VM_ARG(vm));
 	if (kernel && image)
 		report(ps, seen[K_KERNEL] > seen[K_IMAGE] ? seen[K_KERNEL] : seen[K_IMAGE],
 		       "kernel and image are both set (lines %d and %d); a VM has one or the "
-		       "other", seen[K_KERNEL], seen[K_IMAGE]);
+		       "other",
+		       seen[K_KERNEL], seen[K_IMAGE]);
 	if (!seen[K_MEMORY])
 		report(ps, vm->line, VM_FMT " has no memory size (add e.g. 'memory = 64M')",
 		       VM_ARG(vm));
 	if (image && !kernel && !seen[K_LOAD])
-		report(ps, vm->line, VM_FMT " uses 'image' but has no load-address (add e.g. "
-		       "'load-address = 0x100000')", VM_ARG(vm));
+		report(ps, vm->line,
+		       VM_FMT " uses 'image' but has no load-address (add e.g. "
+			      "'load-address = 0x100000')",
+		       VM_ARG(vm));
 	if (kernel != image) {
 		for (enum key k = K_CMDLINE; k <= K_ENTRY; k++)
 			if (seen[k] && (k == K_CMDLINE) != kernel)
-				report(ps, seen[k], "%s only applies to '%s' VMs; this one uses "
-				       "'%s'", key_names[k], kernel ? "image" : "kernel",
+				report(ps, seen[k],
+				       "%s only applies to '%s' VMs; this one uses "
+				       "'%s'",
+				       key_names[k], kernel ? "image" : "kernel",
 				       kernel ? "kernel" : "image");
 	}
 	if (!seen[K_ENTRY])
@@ -457,16 +487,18 @@ static void finish_vm(struct parser *ps)
 		uint64_t addr = k == K_LOAD ? vm->load_addr : vm->entry;
 
 		if (key_ok(ps, k) && key_ok(ps, K_MEMORY) && addr >= vm->memory)
-			report(ps, seen[k], "%s 0x%llx is outside the VM's %llu MiB of memory "
-			       "(must be below 0x%llx)", key_names[k], (unsigned long long)addr,
+			report(ps, seen[k],
+			       "%s 0x%llx is outside the VM's %llu MiB of memory "
+			       "(must be below 0x%llx)",
+			       key_names[k], (unsigned long long)addr,
 			       (unsigned long long)(vm->memory / MIB),
 			       (unsigned long long)vm->memory);
 	}
-	if (key_ok(ps, K_CAP) && !(ps->bad_keys & (1U << K_VCPUS)) &&
-	    vm->cap_pct > 100 * vm->vcpus)
-		report(ps, seen[K_CAP], "cap: %u%% is more than %u vCPU(s) can use (at most "
-		       "%u%%, or 0 for no cap)", (unsigned)vm->cap_pct, (unsigned)vm->vcpus,
-		       100 * (unsigned)vm->vcpus);
+	if (key_ok(ps, K_CAP) && !(ps->bad_keys & (1U << K_VCPUS)) && vm->cap_pct > 100 * vm->vcpus)
+		report(ps, seen[K_CAP],
+		       "cap: %u%% is more than %u vCPU(s) can use (at most "
+		       "%u%%, or 0 for no cap)",
+		       (unsigned)vm->cap_pct, (unsigned)vm->vcpus, 100 * (unsigned)vm->vcpus);
 	if (ps->errors > ps->vm_errors)
 		ps->dropped |= 1ULL << (ps->declared - 1);
 }
@@ -485,8 +517,10 @@ static void begin_vm(struct parser *ps, struct span name, struct span header)
 
 	if (idx == CFG_MAX_VMS) {
 		/* No slot left to check its keys in, so the section is skipped. */
-		report(ps, ps->line, "too many VMs: at most %d [vm] sections are allowed, so "
-		       "'[%.*s%s]' is ignored", CFG_MAX_VMS, QARG(header));
+		report(ps, ps->line,
+		       "too many VMs: at most %d [vm] sections are allowed, so "
+		       "'[%.*s%s]' is ignored",
+		       CFG_MAX_VMS, QARG(header));
 		return;
 	}
 	ps->declared++;
@@ -519,8 +553,10 @@ static void begin_vm(struct parser *ps, struct span name, struct span header)
 			const struct cfg_vm *prev = &ps->out->vms[i];
 
 			if ((ps->named & (1ULL << i)) && span_is(name, prev->name)) {
-				report(ps, ps->line, "duplicate VM name " Q " (already used on "
-				       "line %d)", QARG(name), prev->line);
+				report(ps, ps->line,
+				       "duplicate VM name " Q " (already used on "
+				       "line %d)",
+				       QARG(name), prev->line);
 				break;
 			}
 		}
@@ -546,14 +582,14 @@ static void parse_header(struct parser *ps, struct span s)
 		report(ps, ps->line, "unexpected text " Q " after the section header", QARG(rest));
 		return;
 	}
-	inner = trim((struct span){ s.p + 1, close - 1 });
+	inner = trim((struct span){s.p + 1, close - 1});
 	while (blank < inner.n && !is_blank(inner.p[blank]))
 		blank++;
 	rest = trim(after(inner, blank));
 
-	if (span_is((struct span){ inner.p, blank }, "vm")) {
+	if (span_is((struct span){inner.p, blank}, "vm")) {
 		begin_vm(ps, rest, inner);
-	} else if (!span_is((struct span){ inner.p, blank }, "keel")) {
+	} else if (!span_is((struct span){inner.p, blank}, "keel")) {
 		report(ps, ps->line, "unknown section '[%.*s%s]' (expected [keel] or [vm NAME])",
 		       QARG(inner));
 	} else if (rest.n) {
@@ -562,8 +598,10 @@ static void parse_header(struct parser *ps, struct span s)
 		/* A second [keel] is still read, so its keys are checked and clash
 		 * with the first one's. */
 		if (ps->keel_line)
-			report(ps, ps->line, "duplicate [keel] section (the first is on line %d; "
-			       "put all global keys there)", ps->keel_line);
+			report(ps, ps->line,
+			       "duplicate [keel] section (the first is on line %d; "
+			       "put all global keys there)",
+			       ps->keel_line);
 		else
 			ps->keel_line = ps->line;
 		ps->sec = SEC_KEEL;
@@ -575,7 +613,7 @@ static void parse_header(struct parser *ps, struct span s)
 static void parse_assignment(struct parser *ps, struct span s, bool unterminated)
 {
 	size_t eq = find(s, '=');
-	struct span key = trim((struct span){ s.p, eq }), val;
+	struct span key = trim((struct span){s.p, eq}), val;
 	bool in_vm = ps->sec == SEC_VM;
 	int k = 0;
 
@@ -591,19 +629,23 @@ static void parse_assignment(struct parser *ps, struct span s, bool unterminated
 		return;
 	}
 	if (ps->sec == SEC_NONE) {
-		report(ps, ps->line, "key " Q " is outside any section (put it under [keel] or "
-		       "a [vm NAME] header)", QARG(key));
+		report(ps, ps->line,
+		       "key " Q " is outside any section (put it under [keel] or "
+		       "a [vm NAME] header)",
+		       QARG(key));
 		return;
 	}
 	while (k < NKEYS && !span_is(key, key_names[k]))
 		k++;
 	if (k == NKEYS) {
 		if (in_vm)
-			report(ps, ps->line, "unknown key " Q " in " VM_FMT " (expected one of: "
-			       VM_KEY_LIST ")", QARG(key), VM_ARG(ps->vm));
+			report(ps, ps->line,
+			       "unknown key " Q " in " VM_FMT " (expected one of: " VM_KEY_LIST ")",
+			       QARG(key), VM_ARG(ps->vm));
 		else
-			report(ps, ps->line, "unknown key " Q " in [keel] (expected one of: "
-			       KEEL_KEY_LIST ")", QARG(key));
+			report(ps, ps->line,
+			       "unknown key " Q " in [keel] (expected one of: " KEEL_KEY_LIST ")",
+			       QARG(key));
 		return;
 	}
 	if ((k >= FIRST_VM_KEY) != in_vm) {
@@ -624,8 +666,10 @@ static void parse_assignment(struct parser *ps, struct span s, bool unterminated
 	ps->seen[k] = ps->line;
 	val = unquote(trim(after(s, eq + 1)));
 	if (unterminated)
-		report(ps, ps->line, "%s: unterminated quoted string (a closing '\"' is "
-		       "missing)", key_names[k]);
+		report(ps, ps->line,
+		       "%s: unterminated quoted string (a closing '\"' is "
+		       "missing)",
+		       key_names[k]);
 	else if (val.n == 0 && k != K_CMDLINE)
 		report(ps, ps->line, "%s: missing value", key_names[k]);
 	else if (set_key(ps, (enum key)k, val))
@@ -652,7 +696,7 @@ static void parse_line(struct parser *ps, struct span s)
 	for (i = 0; i < s.n && (s.p[i] != '#' || quoted); i++)
 		if (s.p[i] == '"')
 			quoted = !quoted;
-	s = trim((struct span){ s.p, i });
+	s = trim((struct span){s.p, i});
 	/* A bad header is reported for what it is; a bad quote is blamed on its key
 	 * so that the key does not also count as missing. */
 	if (s.n && s.p[0] == '[')
@@ -664,9 +708,12 @@ static void parse_line(struct parser *ps, struct span s)
 int cfg_parse(const char *text, size_t len, const char *filename, struct cfg *out, cfg_error_fn err,
 	      void *ctx)
 {
-	struct parser ps = { .file = filename ? filename : "(config)", .err = err, .ctx = ctx,
-			     .out = out, .sec = SEC_NONE };
-	struct span rest = { text, text ? len : 0 };
+	struct parser ps = {.file = filename ? filename : "(config)",
+			    .err = err,
+			    .ctx = ctx,
+			    .out = out,
+			    .sec = SEC_NONE};
+	struct span rest = {text, text ? len : 0};
 	unsigned kept = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -675,7 +722,7 @@ int cfg_parse(const char *text, size_t len, const char *filename, struct cfg *ou
 		size_t end = find(rest, '\n');
 
 		ps.line += ps.line < 0x7fffffff; /* saturate rather than overflow */
-		parse_line(&ps, (struct span){ rest.p, end });
+		parse_line(&ps, (struct span){rest.p, end});
 		rest = after(rest, end < rest.n ? end + 1 : end);
 	}
 	if (ps.sec == SEC_VM)

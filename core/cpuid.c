@@ -63,9 +63,9 @@ void cpuid_policy_init(void)
 	for (uint32_t l = 0; l <= basic_max; l++)
 		host(l, 0, basic[l]);
 	basic[0][0] = basic_max;
-	basic[1][2] &= ~(L1_ECX_MONITOR | L1_ECX_DSCPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST |
-			 L1_ECX_TM2 | L1_ECX_SDBG | L1_ECX_PDCM | L1_ECX_X2APIC |
-			 L1_ECX_TSC_DEADLINE | L1_ECX_OSXSAVE);
+	basic[1][2] &=
+	    ~(L1_ECX_MONITOR | L1_ECX_DSCPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST | L1_ECX_TM2 |
+	      L1_ECX_SDBG | L1_ECX_PDCM | L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE | L1_ECX_OSXSAVE);
 	basic[1][2] |= L1_ECX_HYPERVISOR;
 	basic[1][3] &= ~(L1_EDX_MCE | L1_EDX_APIC | L1_EDX_MTRR | L1_EDX_MCA | L1_EDX_DS |
 			 L1_EDX_ACPI | L1_EDX_TM | L1_EDX_PBE | L1_EDX_HTT);

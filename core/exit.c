@@ -104,8 +104,8 @@ static void handle_npf(struct vcpu *v, const struct vm_exit *e)
 {
 	const char *what = e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read";
 
-	vm_stop(v->vm, "%s outside its memory at guest-physical %#lx (rip %#lx)", what,
-		e->npf.gpa, v->regs.rip);
+	vm_stop(v->vm, "%s outside its memory at guest-physical %#lx (rip %#lx)", what, e->npf.gpa,
+		v->regs.rip);
 }
 
 static void handle_shutdown(struct vcpu *v, const struct vm_exit *e)
@@ -135,8 +135,7 @@ static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
 	uint64_t ok = fpu_xcr0_supported();
 
 	/* XCR0 rules: x87 always on, AVX needs SSE, only what Keel supports. */
-	if ((uint32_t)v->regs.rcx != 0 || !(val & 1) || (val & ~ok) ||
-	    ((val & 4) && !(val & 2))) {
+	if ((uint32_t)v->regs.rcx != 0 || !(val & 1) || (val & ~ok) || ((val & 4) && !(val & 2))) {
 		backend->inject_exception(v, VEC_GP_GUEST, true, 0);
 		return;
 	}
@@ -153,8 +152,10 @@ static void handle_ud(struct vcpu *v, const struct vm_exit *e)
 
 static void handle_invalid(struct vcpu *v, const struct vm_exit *e)
 {
-	vm_stop(v->vm, "the CPU refused to enter the guest (invalid guest state, exit %#lx) at "
-		       "rip %#lx", e->raw.code, v->regs.rip);
+	vm_stop(v->vm,
+		"the CPU refused to enter the guest (invalid guest state, exit %#lx) at "
+		"rip %#lx",
+		e->raw.code, v->regs.rip);
 }
 
 static void handle_unknown(struct vcpu *v, const struct vm_exit *e)
@@ -164,25 +165,25 @@ static void handle_unknown(struct vcpu *v, const struct vm_exit *e)
 }
 
 static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
-	[EXIT_NONE] = handle_none,
-	[EXIT_CPUID] = handle_cpuid,
-	[EXIT_MSR_READ] = handle_msr_read,
-	[EXIT_MSR_WRITE] = handle_msr_write,
-	[EXIT_IO] = handle_io,
-	[EXIT_HLT] = handle_hlt,
-	[EXIT_NPF] = handle_npf,
-	[EXIT_SHUTDOWN] = handle_shutdown,
-	[EXIT_HYPERCALL] = handle_hypercall,
-	[EXIT_INIT] = handle_init,
-	[EXIT_XSETBV] = handle_xsetbv,
-	[EXIT_UD] = handle_ud,
-	[EXIT_INVALID] = handle_invalid,
-	[EXIT_UNKNOWN] = handle_unknown,
+    [EXIT_NONE] = handle_none,
+    [EXIT_CPUID] = handle_cpuid,
+    [EXIT_MSR_READ] = handle_msr_read,
+    [EXIT_MSR_WRITE] = handle_msr_write,
+    [EXIT_IO] = handle_io,
+    [EXIT_HLT] = handle_hlt,
+    [EXIT_NPF] = handle_npf,
+    [EXIT_SHUTDOWN] = handle_shutdown,
+    [EXIT_HYPERCALL] = handle_hypercall,
+    [EXIT_INIT] = handle_init,
+    [EXIT_XSETBV] = handle_xsetbv,
+    [EXIT_UD] = handle_ud,
+    [EXIT_INVALID] = handle_invalid,
+    [EXIT_UNKNOWN] = handle_unknown,
 };
 
 static const char *const exit_names[EXIT_KIND_COUNT] = {
-	"interrupt", "cpuid", "rdmsr", "wrmsr", "io", "hlt", "npf", "shutdown",
-	"hypercall", "init", "xsetbv", "ud", "invalid", "unknown",
+    "interrupt", "cpuid",     "rdmsr", "wrmsr",  "io", "hlt",     "npf",
+    "shutdown",  "hypercall", "init",  "xsetbv", "ud", "invalid", "unknown",
 };
 
 const char *exit_kind_name(enum exit_kind k)

@@ -24,7 +24,7 @@
 
 #define HEAP_PAGE_SIZE 4096UL
 #define HEAP_MIN_SHIFT 4 /* 16-byte class */
-#define HEAP_NCLASSES 8  /* 16, 32, ..., 2048 */
+#define HEAP_NCLASSES 8 /* 16, 32, ..., 2048 */
 #define HEAP_MAX_SMALL 2048UL
 #define HEAP_MAX_ORDER 18 /* matches PMM_MAX_ORDER: 1 GiB */
 
@@ -87,8 +87,8 @@ static bool class_refill(unsigned cls)
 	page->magic = CLASS_MAGIC;
 	page->obj_size = (uint32_t)size;
 	heap.bytes_in_use += HEAP_PAGE_SIZE;
-	for (obj = (uintptr_t)page + sizeof(*page);
-	     obj + size <= (uintptr_t)page + HEAP_PAGE_SIZE; obj += size) {
+	for (obj = (uintptr_t)page + sizeof(*page); obj + size <= (uintptr_t)page + HEAP_PAGE_SIZE;
+	     obj += size) {
 		struct free_obj *f = (struct free_obj *)obj;
 
 		f->next = heap.free_list[cls];
@@ -151,11 +151,24 @@ void heap_init(const struct heap_ops *ops)
 
 void *kzalloc(size_t size)
 {
+	void *p;
+
 	if (size == 0)
 		return NULL;
-	if (size <= HEAP_MAX_SMALL)
-		return alloc_small(size);
-	return alloc_large(size);
+	if (size <= HEAP_MAX_SMALL) {
+		p = alloc_small(size);
+		if (p && heap.ops->account)
+			heap.ops->account(class_size(size_to_class(size)));
+		return p;
+	}
+	p = alloc_large(size);
+	if (p && heap.ops->account) {
+		uint64_t bytes = HEAP_PAGE_SIZE;
+		while (bytes < size + sizeof(struct large_hdr))
+			bytes <<= 1;
+		heap.ops->account(bytes);
+	}
+	return p;
 }
 
 /* True if F is already on class CLS's free list. Only walked when the object

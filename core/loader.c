@@ -51,19 +51,25 @@ static int place(struct vm *vm, uint64_t gpa, const uint8_t *src, uint64_t len, 
 		memsz = len;
 	if (gpa < MBI_END && gpa + memsz > MBI_GPA)
 		return ERR("image overlaps guest-physical %#x-%#x, where Keel puts the Multiboot "
-			   "information", MBI_GPA, MBI_END);
+			   "information",
+			   MBI_GPA, MBI_END);
 	if (gpa + memsz < gpa || gpa + memsz > vm->ram_size)
 		return ERR("image needs guest-physical %#lx-%#lx but the VM has %lu MiB of RAM",
 			   gpa, gpa + memsz, vm->ram_size >> 20);
 	return copy_to_guest(vm, gpa, src, len) ? ERR("copy to guest memory failed") : 0;
 }
 
-static int load_elf32(struct vm *vm, const uint8_t *img, uint64_t size, uint32_t *entry,
-		      char *err, size_t errlen)
+static int load_elf32(struct vm *vm, const uint8_t *img, uint64_t size, uint32_t *entry, char *err,
+		      size_t errlen)
 {
 	const struct elf32_ehdr *eh = (const void *)img;
 
-	if (size < sizeof(*eh) || memcmp(eh->ident, "\x7f" "ELF", 4) || eh->ident[4] != 1)
+	if (size < sizeof(*eh) ||
+	    memcmp(eh->ident,
+		   "\x7f"
+		   "ELF",
+		   4) ||
+	    eh->ident[4] != 1)
 		return ERR("not an ELF32 file and no a.out addresses in its Multiboot header");
 	if (eh->machine != 3 || eh->phentsize != sizeof(struct elf32_phdr))
 		return ERR("ELF file is not for i386");
@@ -72,7 +78,7 @@ static int load_elf32(struct vm *vm, const uint8_t *img, uint64_t size, uint32_t
 	unsigned loaded = 0;
 	for (unsigned i = 0; i < eh->phnum; i++) {
 		const struct elf32_phdr *ph =
-			(const void *)(img + eh->phoff + i * sizeof(struct elf32_phdr));
+		    (const void *)(img + eh->phoff + i * sizeof(struct elf32_phdr));
 		if (ph->type != 1 || !ph->memsz)
 			continue;
 		if (!fits(ph->offset, ph->filesz, size) || ph->filesz > ph->memsz)
@@ -131,10 +137,10 @@ static int write_mbi(struct vm *vm, char *err, size_t errlen)
 	uint32_t mbi[22] = {0};
 	const char *cmd = vm->cfg->cmdline;
 	struct mb1_mmap map[] = {
-		{20, 0, 0x9FC00, 1},
-		{20, 0x9FC00, 0x400, 2},
-		{20, 0xF0000, 0x10000, 2},
-		{20, 0x100000, vm->ram_size - 0x100000, 1},
+	    {20, 0, 0x9FC00, 1},
+	    {20, 0x9FC00, 0x400, 2},
+	    {20, 0xF0000, 0x10000, 2},
+	    {20, 0x100000, vm->ram_size - 0x100000, 1},
 	};
 
 	mbi[0] = (1u << 0) | (1u << 2) | (1u << 6) | (1u << 9); /* mem, cmdline, mmap, name */

@@ -24,8 +24,9 @@
 const struct backend_ops *backend;
 static struct cfg config;
 static volatile unsigned cpus_ready;
+extern bool mem_percpu_ready;
 
-static const struct heap_ops keel_heap_ops = {page_alloc_zeroed, page_free};
+static const struct heap_ops keel_heap_ops = {heap_page_alloc, page_free, mem_account_heap};
 
 static void config_error(void *ctx, const char *file, int line, const char *msg)
 {
@@ -69,11 +70,12 @@ static void load_config(void)
 
 	if (!m) {
 		klog("no configuration module (looked for %s); no VMs to run. Pass one as a boot "
-		     "module and name it with config=NAME on Keel's command line", name);
+		     "module and name it with config=NAME on Keel's command line",
+		     name);
 		return;
 	}
-	int errors = cfg_parse((const char *)m->start, m->end - m->start, name, &config,
-			       config_error, NULL);
+	int errors =
+	    cfg_parse((const char *)m->start, m->end - m->start, name, &config, config_error, NULL);
 	if (errors)
 		klog("config: %s: %d error%s; VMs with errors are not created, the others are",
 		     name, errors, errors == 1 ? "" : "s");
@@ -84,7 +86,8 @@ static void load_config(void)
 		for (unsigned cpu = ncpus; cpu < CFG_MAX_CPUS; cpu++)
 			if (c->cpus[cpu / 64] & (1ULL << (cpu % 64)))
 				klog("config: %s:%d: vm %s is pinned to CPU %u, which this machine "
-				     "does not have", name, c->line, c->name, cpu);
+				     "does not have",
+				     name, c->line, c->name, cpu);
 		if (!vm_create(c))
 			klog("vm %s: cannot create: out of memory", c->name);
 	}
@@ -142,13 +145,15 @@ void kmain(uint32_t magic, uint32_t info)
 	klog("Keel hypervisor %s starting", KEEL_VERSION);
 	if (bootinfo_parse(magic, info))
 		panic("not started by a Multiboot loader (magic %#x); boot Keel with GRUB "
-		      "(multiboot2) or QEMU -kernel", magic);
+		      "(multiboot2) or QEMU -kernel",
+		      magic);
 	mem_init();
 	heap_init(&keel_heap_ops);
 	struct cpu *bsp = cpu_alloc(0, 0);
 	if (!bsp)
 		panic("out of memory at boot");
 	cpu_tables_init_for(bsp);
+	mem_percpu_ready = true;
 	ncpus = 1;
 	if (acpi_init(boot.rsdp))
 		klog("no valid ACPI tables: running on the boot CPU only, no ACPI power-off");

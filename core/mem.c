@@ -3,6 +3,7 @@
  * boot modules (they hold the configuration and guest images). */
 #include <keel/bootinfo.h>
 #include <keel/console.h>
+#include <keel/cpu.h>
 #include <keel/mem.h>
 #include <keel/pmm.h>
 #include <keel/string.h>
@@ -28,7 +29,7 @@ static void reserve(uint64_t start, uint64_t end)
 {
 	if (nreserved < MAX_RESERVED && end > start)
 		reserved[nreserved++] = (struct range){start & ~(PAGE_SIZE - 1),
-						      (end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)};
+						       (end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)};
 }
 
 /* Add [start, end) to the allocator, skipping every reserved range. */
@@ -94,8 +95,8 @@ void mem_init(void)
 		if (m->base + m->len > top)
 			top = m->base + m->len;
 		/* The highest usable page below 0x9F000 starts the other CPUs. */
-		for (uint64_t p = m->base; p + PAGE_SIZE <= m->base + m->len &&
-					    p + PAGE_SIZE <= 0x9F000; p += PAGE_SIZE)
+		for (uint64_t p = m->base;
+		     p + PAGE_SIZE <= m->base + m->len && p + PAGE_SIZE <= 0x9F000; p += PAGE_SIZE)
 			if (p >= 0x1000 && !(p & (PAGE_SIZE - 1)) &&
 			    !(p < boot.info_end && boot.info_start < p + PAGE_SIZE))
 				low_page = p;
@@ -113,8 +114,8 @@ void mem_init(void)
 		const struct boot_mem_range *m = &boot.mem[i];
 		uint64_t end = m->base + m->len;
 		if (m->type == MEM_USABLE && m->base < BOOT_MAPPED_END)
-			add_free_except_reserved(m->base, end < BOOT_MAPPED_END ? end
-									    : BOOT_MAPPED_END);
+			add_free_except_reserved(m->base,
+						 end < BOOT_MAPPED_END ? end : BOOT_MAPPED_END);
 	}
 	for (unsigned i = 0; i < boot.nmem; i++) {
 		const struct boot_mem_range *m = &boot.mem[i];
@@ -140,7 +141,31 @@ uint64_t mem_total_usable(void)
 	return usable_total;
 }
 
-void *page_alloc_zeroed(unsigned order)
+/* Set once %gs points at the boot CPU's struct cpu. */
+bool mem_percpu_ready;
+
+static void account(uint64_t bytes)
+{
+	if (mem_percpu_ready && this_cpu()->mem_account)
+		*this_cpu()->mem_account += bytes;
+}
+
+void mem_account_begin(uint64_t *acct)
+{
+	this_cpu()->mem_account = acct;
+}
+
+void mem_account_end(void)
+{
+	this_cpu()->mem_account = NULL;
+}
+
+void mem_account_heap(uint64_t bytes)
+{
+	account(bytes);
+}
+
+void *heap_page_alloc(unsigned order)
 {
 	uint64_t pa = pmm_alloc(&keel_pmm, order);
 
@@ -148,6 +173,15 @@ void *page_alloc_zeroed(unsigned order)
 		return NULL;
 	memset((void *)pa, 0, PAGE_SIZE << order);
 	return (void *)pa;
+}
+
+void *page_alloc_zeroed(unsigned order)
+{
+	void *p = heap_page_alloc(order);
+
+	if (p)
+		account(PAGE_SIZE << order);
+	return p;
 }
 
 void page_free(void *va, unsigned order)

@@ -75,8 +75,8 @@ static struct sched_entity *steal_locked(struct cpu *c, uint64_t now)
 			continue;
 		/* Keep its standing relative to its old queue when moving it. */
 		uint64_t lag = se->vruntime > victim->rq.min_vruntime
-				       ? se->vruntime - victim->rq.min_vruntime
-				       : 0;
+				   ? se->vruntime - victim->rq.min_vruntime
+				   : 0;
 		rq_dequeue(&victim->rq, se);
 		rq_detach(&victim->rq, se);
 		rq_attach(&c->rq, se);

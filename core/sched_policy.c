@@ -111,8 +111,8 @@ void se_account(struct sched_entity *se, uint64_t ran, uint64_t now)
 {
 	struct sched_group *g = se->group;
 
-	se->vruntime = saturating_add(se->vruntime,
-				      scale_runtime(ran, effective_weight(se->weight)));
+	se->vruntime =
+	    saturating_add(se->vruntime, scale_runtime(ran, effective_weight(se->weight)));
 	if (!g)
 		return;
 	/* Roll the window forward by whole periods, so period boundaries stay

@@ -14,7 +14,6 @@
 #define SHELL_LINE_MAX 128
 #define DETACH_CHAR 0x1d /* Ctrl-] */
 
-
 static char line[SHELL_LINE_MAX];
 static unsigned line_len;
 
@@ -140,7 +139,8 @@ static void cmd_stats(const char *arg)
 			kprintf("%-3u %9lu %10lu   %s\n", i, c->busy_ns / 1000000,
 				c->idle_ns / 1000000, v ? v->vm->name : "-");
 	}
-	uint64_t total = keel_pmm.total_pages * PAGE_SIZE, free = pmm_free_pages(&keel_pmm) * PAGE_SIZE;
+	uint64_t total = keel_pmm.total_pages * PAGE_SIZE,
+		 free = pmm_free_pages(&keel_pmm) * PAGE_SIZE;
 	uint64_t guest = 0, hv_vm = 0;
 	for (unsigned i = 0; i < MAX_VMS; i++) {
 		if (vms[i] && vms[i]->state != VM_STOPPED) {
@@ -185,10 +185,10 @@ static const struct {
 	const char *name;
 	void (*fn)(const char *arg);
 } commands[] = {
-	{"help", cmd_help}, {"list", cmd_list}, {"ls", cmd_list},
-	{"start", cmd_start}, {"stop", cmd_stop}, {"pause", cmd_pause},
-	{"resume", cmd_resume}, {"console", cmd_console}, {"stats", cmd_stats},
-	{"poweroff", cmd_poweroff},
+    {"help", cmd_help},         {"list", cmd_list},       {"ls", cmd_list},
+    {"start", cmd_start},       {"stop", cmd_stop},       {"pause", cmd_pause},
+    {"resume", cmd_resume},     {"console", cmd_console}, {"stats", cmd_stats},
+    {"poweroff", cmd_poweroff},
 };
 
 static void run_line(char *l)

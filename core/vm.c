@@ -9,6 +9,7 @@
 #include <keel/console.h>
 #include <keel/heap.h>
 #include <keel/loader.h>
+#include <keel/mem.h>
 #include <keel/pmm.h>
 #include <keel/power.h>
 #include <keel/sched.h>
@@ -27,8 +28,8 @@ const char *vm_state_name(enum vm_state s)
 
 const char *vcpu_state_name(enum vcpu_state s)
 {
-	static const char *const names[] = {"runnable", "running", "halted",
-					    "wait-for-SIPI", "paused", "dead"};
+	static const char *const names[] = {"runnable",      "running", "halted",
+					    "wait-for-SIPI", "paused",  "dead"};
 	return s <= VCPU_DEAD ? names[s] : "?";
 }
 
@@ -116,9 +117,10 @@ static int alloc_ram(struct vm *vm, uint64_t size, char *err, size_t errlen)
 	for (uint64_t c = 0; c < s->nchunks; c++) {
 		s->chunk[c] = pmm_alloc(&keel_pmm, PMM_ORDER_2M);
 		if (!s->chunk[c]) {
-			snprintf(err, errlen, "not enough free memory for %lu MiB of RAM "
-					      "(%lu MiB free)", size >> 20,
-				 pmm_free_pages(&keel_pmm) * PAGE_SIZE >> 20);
+			snprintf(err, errlen,
+				 "not enough free memory for %lu MiB of RAM "
+				 "(%lu MiB free)",
+				 size >> 20, pmm_free_pages(&keel_pmm) * PAGE_SIZE >> 20);
 			return -1;
 		}
 		memset((void *)s->chunk[c], 0, CHUNK_SIZE);
@@ -163,15 +165,16 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	const struct cfg_vm *cfg = vm->cfg;
 	const struct boot_module *mod = boot_find_module(cfg->file);
-	uint64_t free_before = pmm_free_pages(&keel_pmm), heap_before = heap_bytes_in_use();
 
 	if (vm->state != VM_STOPPED) {
 		snprintf(err, errlen, "it is %s", vm_state_name(vm->state));
 		return -1;
 	}
 	if (!mod) {
-		snprintf(err, errlen, "boot module '%s' was not loaded (add it to the boot "
-				      "loader's module list)", cfg->file);
+		snprintf(err, errlen,
+			 "boot module '%s' was not loaded (add it to the boot "
+			 "loader's module list)",
+			 cfg->file);
 		return -1;
 	}
 	memset(vm->vcpu, 0, sizeof(vm->vcpu));
@@ -180,29 +183,31 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	vm->group.cap_pct = cfg->cap_pct;
 	vm->exit_status = -1;
 	vm->running_vcpus = 0;
-	if (backend->vm_init(vm)) {
+	/* Everything allocated for this VM beyond its RAM (nested page tables,
+	 * control blocks, vCPU and FPU state, devices) is attributed to it. */
+	vm->hv_bytes = 0;
+	mem_account_begin(&vm->hv_bytes);
+	int failed = backend->vm_init(vm);
+	if (failed)
 		snprintf(err, errlen, "out of hypervisor memory");
-		return -1;
-	}
-	if (alloc_ram(vm, cfg->memory, err, errlen) || create_vcpus(vm, err, errlen) ||
-	    vdev_create_all(vm, err, errlen) ||
-	    loader_load(vm, (const void *)mod->start, mod->end - mod->start, err, errlen)) {
+	failed = failed || alloc_ram(vm, cfg->memory, err, errlen) ||
+		 create_vcpus(vm, err, errlen) || vdev_create_all(vm, err, errlen) ||
+		 loader_load(vm, (const void *)mod->start, mod->end - mod->start, err, errlen);
+	mem_account_end();
+	if (failed) {
 		free_resources(vm);
 		return -1;
 	}
-	uint64_t used = (free_before - pmm_free_pages(&keel_pmm)) * PAGE_SIZE;
-	vm->hv_bytes = used - vm->ram_size + (heap_bytes_in_use() - heap_before);
-	/* heap pages are already counted in 'used'; keep the larger view honest */
-	vm->hv_bytes = used - vm->ram_size;
 	vm->started_ns = time_ns();
 	strlcpy(vm->stop_reason, "", sizeof(vm->stop_reason));
 	spin_lock(&sched_lock);
 	vm->state = VM_RUNNING;
 	sched_wake_locked(vm->vcpu[0]);
 	spin_unlock(&sched_lock);
-	klog("vm %s: started: %u vCPU%s, %lu MiB, %s %s", vm->name, cfg->vcpus,
-	     cfg->vcpus == 1 ? "" : "s", cfg->memory >> 20,
-	     cfg->payload == CFG_PAYLOAD_FLAT ? "flat image" : "Multiboot kernel", cfg->file);
+	klog("vm %s: started: %u vCPU%s, %lu MiB, %s %s, %lu KiB of Keel memory", vm->name,
+	     cfg->vcpus, cfg->vcpus == 1 ? "" : "s", cfg->memory >> 20,
+	     cfg->payload == CFG_PAYLOAD_FLAT ? "flat image" : "Multiboot kernel", cfg->file,
+	     vm->hv_bytes >> 10);
 	return 0;
 }
 
@@ -262,8 +267,8 @@ void vm_finish(struct vm *vm)
 	}
 	format_cpu_list(cpus_buf, sizeof(cpus_buf), vm);
 	vdev_flush_all(vm);
-	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name,
-	     vm->stop_reason, cpu_ns / 1000000, cpus_buf, exits);
+	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name, vm->stop_reason,
+	     cpu_ns / 1000000, cpus_buf, exits);
 	free_resources(vm);
 	spin_lock(&sched_lock);
 	vm->state = VM_STOPPED;

@@ -30,6 +30,6 @@ static int debug_exit_create(struct vm *vm)
 }
 
 const struct vdev_type vdev_debug_exit = {
-	.name = "debug-exit",
-	.create = debug_exit_create,
+    .name = "debug-exit",
+    .create = debug_exit_create,
 };

@@ -205,11 +205,11 @@ static int uart_restore(struct vm *vm, const void *buf)
 }
 
 const struct vdev_type vdev_uart16550 = {
-	.name = "uart16550",
-	.create = uart_create,
-	.destroy = uart_destroy,
-	.flush = uart_flush,
-	.state_size = uart_state_size,
-	.save = uart_save,
-	.restore = uart_restore,
+    .name = "uart16550",
+    .create = uart_create,
+    .destroy = uart_destroy,
+    .flush = uart_flush,
+    .state_size = uart_state_size,
+    .save = uart_save,
+    .restore = uart_restore,
 };

@@ -3,8 +3,8 @@
 #include <keel/vdev.h>
 
 static const struct vdev_type *const vm_devices[] = {
-	&vdev_uart16550,
-	&vdev_debug_exit,
+    &vdev_uart16550,
+    &vdev_debug_exit,
 };
 #define NDEV (sizeof(vm_devices) / sizeof(vm_devices[0]))
 

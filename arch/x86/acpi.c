@@ -96,7 +96,7 @@ static void parse_dsdt_s5(const struct sdt_header *dsdt)
 			continue;
 		const uint8_t *q = p + 5;
 		q += ((*q >> 6) & 3) + 1; /* PkgLength */
-		q++;                      /* NumElements */
+		q++; /* NumElements */
 		if (aml_small_int(&q, end, &acpi.slp_typ_s5a) == 0 &&
 		    aml_small_int(&q, end, &acpi.slp_typ_s5b) == 0)
 			acpi.have_s5 = true;
@@ -109,10 +109,10 @@ static void parse_fadt(const struct sdt_header *h)
 	const uint8_t *f = (const uint8_t *)h;
 	uint64_t dsdt = *(const uint32_t *)(f + 40);
 
-	acpi.smi_cmd = (uint16_t)*(const uint32_t *)(f + 48);
+	acpi.smi_cmd = (uint16_t) * (const uint32_t *)(f + 48);
 	acpi.acpi_enable = f[52];
-	acpi.pm1a_cnt = (uint16_t)*(const uint32_t *)(f + 64);
-	acpi.pm1b_cnt = (uint16_t)*(const uint32_t *)(f + 68);
+	acpi.pm1a_cnt = (uint16_t) * (const uint32_t *)(f + 64);
+	acpi.pm1b_cnt = (uint16_t) * (const uint32_t *)(f + 68);
 	if (h->length >= 148 && *(const uint64_t *)(f + 140))
 		dsdt = *(const uint64_t *)(f + 140);
 	const struct sdt_header *d = table_at(dsdt);

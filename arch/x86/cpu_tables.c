@@ -23,12 +23,12 @@ static struct idt_entry idt[256] __attribute__((aligned(16)));
 static void idt_set(unsigned vec, uint64_t handler, unsigned ist)
 {
 	idt[vec] = (struct idt_entry){
-		.off0 = (uint16_t)handler,
-		.sel = GDT_CODE64,
-		.ist = (uint8_t)ist,
-		.type = 0x8E, /* present, DPL 0, 64-bit interrupt gate */
-		.off1 = (uint16_t)(handler >> 16),
-		.off2 = (uint32_t)(handler >> 32),
+	    .off0 = (uint16_t)handler,
+	    .sel = GDT_CODE64,
+	    .ist = (uint8_t)ist,
+	    .type = 0x8E, /* present, DPL 0, 64-bit interrupt gate */
+	    .off1 = (uint16_t)(handler >> 16),
+	    .off2 = (uint32_t)(handler >> 32),
 	};
 }
 
@@ -55,6 +55,9 @@ void cpu_tables_init_for(struct cpu *c)
 		uint64_t base;
 	} __attribute__((packed)) gdtr, idtr;
 
+	/* %gs first: everything below may allocate, and allocation looks at
+	 * the current CPU. */
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	idt_build();
 	a->gdt[0] = 0;
 	a->gdt[1] = 0x00209A0000000000ULL; /* 64-bit code */
@@ -86,7 +89,6 @@ void cpu_tables_init_for(struct cpu *c)
 		     :
 		     : "m"(gdtr), "i"(GDT_CODE64), "r"(GDT_DATA), "r"(GDT_TSS), "m"(idtr)
 		     : "rax", "memory");
-	wrmsr(MSR_GS_BASE, (uint64_t)c);
 }
 
 bool rdmsr_safe(uint32_t msr, uint64_t *val)

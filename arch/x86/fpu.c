@@ -63,8 +63,11 @@ void fpu_free_state(void *state)
 void fpu_save(void *state)
 {
 	if (have_xsave)
-		asm volatile("xsave64 (%0)" : : "r"(state), "a"((uint32_t)xcr0_mask),
-			     "d"((uint32_t)(xcr0_mask >> 32)) : "memory");
+		asm volatile("xsave64 (%0)"
+			     :
+			     : "r"(state), "a"((uint32_t)xcr0_mask),
+			       "d"((uint32_t)(xcr0_mask >> 32))
+			     : "memory");
 	else
 		asm volatile("fxsave64 (%0)" : : "r"(state) : "memory");
 }
@@ -72,8 +75,11 @@ void fpu_save(void *state)
 void fpu_restore(const void *state)
 {
 	if (have_xsave)
-		asm volatile("xrstor64 (%0)" : : "r"(state), "a"((uint32_t)xcr0_mask),
-			     "d"((uint32_t)(xcr0_mask >> 32)) : "memory");
+		asm volatile("xrstor64 (%0)"
+			     :
+			     : "r"(state), "a"((uint32_t)xcr0_mask),
+			       "d"((uint32_t)(xcr0_mask >> 32))
+			     : "memory");
 	else
 		asm volatile("fxrstor64 (%0)" : : "r"(state) : "memory");
 }

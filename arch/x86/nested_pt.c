@@ -53,8 +53,7 @@ static int map_one(struct npt *n, uint64_t gpa, uint64_t hpa, unsigned leaf_leve
 		if (!table)
 			return -1;
 	}
-	table[index_at(gpa, leaf_level)] =
-		hpa | (leaf_level ? n->fmt->leaf_2m : n->fmt->leaf_4k);
+	table[index_at(gpa, leaf_level)] = hpa | (leaf_level ? n->fmt->leaf_2m : n->fmt->leaf_4k);
 	return 0;
 }
 

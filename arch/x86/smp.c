@@ -20,7 +20,7 @@ unsigned ncpus;
 
 static volatile bool ap_started;
 
-#define TRAMP_FIELD(page, sym) ((uint64_t *)((page) + ((sym) - trampoline_start)))
+#define TRAMP_FIELD(page, sym) ((uint64_t *)((page) + ((sym)-trampoline_start)))
 
 struct cpu *cpu_alloc(unsigned id, uint32_t apic_id)
 {

@@ -18,7 +18,7 @@ void pit_wait_us(uint32_t us)
 	if (count > 0xFFFF)
 		count = 0xFFFF;
 	outb(0x61, (uint8_t)((gate & ~0x02) | 0x01)); /* gate on, speaker off */
-	outb(0x43, 0xB0);                              /* channel 2, lo/hi, mode 0 */
+	outb(0x43, 0xB0); /* channel 2, lo/hi, mode 0 */
 	outb(0x42, (uint8_t)count);
 	outb(0x42, (uint8_t)(count >> 8));
 	for (uint32_t spins = 0; !(inb(0x61) & 0x20) && spins < 100000000; spins++)
@@ -47,7 +47,8 @@ void tsc_calibrate(void)
 	if (a >= 0x80000007) {
 		cpuid(0x80000007, 0, &a, &b, &c, &d);
 		if (!(d & (1u << 8)))
-			klog("warning: TSC is not invariant on this CPU; CPU time figures may drift");
+			klog(
+			    "warning: TSC is not invariant on this CPU; CPU time figures may drift");
 	}
 }
 

@@ -15,13 +15,38 @@ extern char __image_start[], __image_end[];
 static volatile int panicking;
 
 static const char *const exception_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack fault", "general protection",
-	"page fault", "reserved", "x87 FP error", "alignment check", "machine check",
-	"SIMD FP error", "virtualization", "control protection", "reserved", "reserved",
-	"reserved", "reserved", "reserved", "reserved", "hypervisor injection",
-	"VMM communication", "security", "reserved",
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
+    "reserved",
+    "x87 FP error",
+    "alignment check",
+    "machine check",
+    "SIMD FP error",
+    "virtualization",
+    "control protection",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication",
+    "security",
+    "reserved",
 };
 
 static bool fixup(struct trap_frame *f)
@@ -88,14 +113,14 @@ __attribute__((noreturn)) static void crash(struct trap_frame *f)
 		kprintf("  no VM was running on this CPU\n");
 	kprintf("  rip %#018lx  cs %#lx  rflags %#lx  rsp %#018lx  ss %#lx\n", f->rip, f->cs,
 		f->rflags, f->rsp, f->ss);
-	kprintf("  cr0 %#lx  cr2 %#018lx  cr3 %#lx  cr4 %#lx\n", read_cr0(), read_cr2(),
-		read_cr3(), read_cr4());
-	kprintf("  rax %#018lx  rbx %#018lx  rcx %#018lx  rdx %#018lx\n", f->rax, f->rbx,
-		f->rcx, f->rdx);
-	kprintf("  rsi %#018lx  rdi %#018lx  rbp %#018lx  r8  %#018lx\n", f->rsi, f->rdi,
-		f->rbp, f->r8);
-	kprintf("  r9  %#018lx  r10 %#018lx  r11 %#018lx  r12 %#018lx\n", f->r9, f->r10,
-		f->r11, f->r12);
+	kprintf("  cr0 %#lx  cr2 %#018lx  cr3 %#lx  cr4 %#lx\n", read_cr0(), read_cr2(), read_cr3(),
+		read_cr4());
+	kprintf("  rax %#018lx  rbx %#018lx  rcx %#018lx  rdx %#018lx\n", f->rax, f->rbx, f->rcx,
+		f->rdx);
+	kprintf("  rsi %#018lx  rdi %#018lx  rbp %#018lx  r8  %#018lx\n", f->rsi, f->rdi, f->rbp,
+		f->r8);
+	kprintf("  r9  %#018lx  r10 %#018lx  r11 %#018lx  r12 %#018lx\n", f->r9, f->r10, f->r11,
+		f->r12);
 	kprintf("  r13 %#018lx  r14 %#018lx  r15 %#018lx\n", f->r13, f->r14, f->r15);
 	backtrace(f->rbp, f->rip);
 	kprintf("KEEL PANIC: system halted\n");

@@ -13,7 +13,7 @@ struct backend_ops {
 	/* Describe the CPU's virtualization features on one log line. */
 	void (*describe)(char *buf, unsigned len);
 	int (*cpu_enable)(struct cpu *c); /* on every CPU, on that CPU */
-	int (*vm_init)(struct vm *vm);    /* nested page tables */
+	int (*vm_init)(struct vm *vm); /* nested page tables */
 	void (*vm_destroy)(struct vm *vm);
 	/* Map guest-physical [gpa, gpa+size) to host-physical hpa, RWX. */
 	int (*vm_map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size);

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_NAME_MAX 32     /* VM name, including the terminating NUL */
-#define CFG_PATH_MAX 128    /* module file name, including NUL */
+#define CFG_NAME_MAX 32 /* VM name, including the terminating NUL */
+#define CFG_PATH_MAX 128 /* module file name, including NUL */
 #define CFG_CMDLINE_MAX 256 /* guest command line, including NUL */
 #define CFG_MAX_VMS 64
 #define CFG_MAX_VCPUS 64
@@ -17,7 +17,7 @@
 
 enum cfg_payload {
 	CFG_PAYLOAD_MULTIBOOT, /* kernel = FILE: a Multiboot v1 kernel */
-	CFG_PAYLOAD_FLAT,      /* image = FILE: a flat binary at load-address */
+	CFG_PAYLOAD_FLAT, /* image = FILE: a flat binary at load-address */
 };
 
 struct cfg_vm {
@@ -25,11 +25,11 @@ struct cfg_vm {
 	enum cfg_payload payload;
 	char file[CFG_PATH_MAX];
 	char cmdline[CFG_CMDLINE_MAX];
-	uint64_t memory;    /* bytes, a multiple of 2 MiB */
+	uint64_t memory; /* bytes, a multiple of 2 MiB */
 	uint64_t load_addr; /* flat images only */
-	uint64_t entry;     /* flat images only */
+	uint64_t entry; /* flat images only */
 	uint32_t vcpus;
-	uint32_t weight;  /* relative CPU share, default 256 */
+	uint32_t weight; /* relative CPU share, default 256 */
 	uint32_t cap_pct; /* 0: uncapped; else % of one physical CPU */
 	uint64_t cpus[CFG_MAX_CPUS / 64]; /* pinning bitmap; all zero: any CPU */
 	bool autostart;
@@ -38,7 +38,7 @@ struct cfg_vm {
 
 struct cfg {
 	bool poweroff_when_idle; /* power the host off when no VM is left running */
-	uint32_t timeslice_us;   /* scheduler time slice */
+	uint32_t timeslice_us; /* scheduler time slice */
 	unsigned nvms;
 	struct cfg_vm vms[CFG_MAX_VMS];
 };

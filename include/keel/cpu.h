@@ -15,17 +15,18 @@ struct vcpu;
 
 struct cpu {
 	struct cpu *self; /* must stay first: this_cpu() loads %gs:0 */
-	unsigned id;      /* dense index, 0 = the boot CPU */
+	unsigned id; /* dense index, 0 = the boot CPU */
 	bool online;
-	struct vcpu *current;       /* vCPU being run, NULL when idle */
-	struct vcpu *fpu_owner;     /* whose FPU state is in the registers */
+	struct vcpu *current; /* vCPU being run, NULL when idle */
+	struct vcpu *fpu_owner; /* whose FPU state is in the registers */
 	volatile bool need_resched; /* set by the timer interrupt */
-	volatile bool kicked;       /* another CPU wants us to look at our queue */
-	uint64_t slice_end;         /* ns */
+	volatile bool kicked; /* another CPU wants us to look at our queue */
+	uint64_t slice_end; /* ns */
 	uint64_t ticks;
 	spinlock_t rq_lock;
 	struct runqueue rq;
 	uint64_t busy_ns, idle_ns;
+	uint64_t *mem_account; /* see mem_account_begin */
 	uint64_t stack_top;
 	struct cpu_arch arch;
 };

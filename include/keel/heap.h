@@ -9,6 +9,9 @@
 struct heap_ops {
 	void *(*pages_alloc)(unsigned order); /* zeroed, page aligned, NULL if none */
 	void (*pages_free)(void *va, unsigned order);
+	/* Optional: told the bytes each successful kzalloc takes (its size
+	 * class, or its whole pages), so callers can attribute memory. */
+	void (*account)(uint64_t bytes);
 };
 
 void heap_init(const struct heap_ops *ops);

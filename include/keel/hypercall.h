@@ -5,8 +5,8 @@
 
 #include <keel/vm.h>
 
-#define HC_VERSION 0  /* returns KEEL_HC_ABI_VERSION */
-#define HC_EXIT 1     /* ends the VM with status RBX */
+#define HC_VERSION 0 /* returns KEEL_HC_ABI_VERSION */
+#define HC_EXIT 1 /* ends the VM with status RBX */
 #define KEEL_HC_ABI_VERSION 1
 #define HC_ENOSYS (-38)
 

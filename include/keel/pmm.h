@@ -17,8 +17,8 @@
 
 struct pmm {
 	spinlock_t lock;
-	uint64_t base;      /* physical address of the first page tracked */
-	uint64_t npages;    /* pages tracked, from base */
+	uint64_t base; /* physical address of the first page tracked */
+	uint64_t npages; /* pages tracked, from base */
 	uint8_t *page_info; /* one byte per page: see pmm.c */
 	uint64_t free_head[PMM_MAX_ORDER + 1]; /* physical address, 0 = empty */
 	uint64_t free_pages;

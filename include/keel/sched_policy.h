@@ -19,9 +19,9 @@
 
 /* Per-VM accounting for the cap; shared by the VM's vCPUs. */
 struct sched_group {
-	uint32_t cap_pct;      /* 0: no cap; 50: half of one CPU; 200: two CPUs */
+	uint32_t cap_pct; /* 0: no cap; 50: half of one CPU; 200: two CPUs */
 	uint64_t window_start; /* start of the current cap period */
-	uint64_t used;         /* CPU time used by the group in this period */
+	uint64_t used; /* CPU time used by the group in this period */
 };
 
 struct sched_entity {
@@ -29,15 +29,15 @@ struct sched_entity {
 	uint32_t weight; /* 1..65535 */
 	uint64_t affinity[SCHED_MAX_CPUS / 64]; /* all zero: any CPU */
 	struct sched_group *group;
-	int cpu;                   /* run queue it belongs to, -1 if none yet */
-	bool queued;               /* on its run queue's list */
+	int cpu; /* run queue it belongs to, -1 if none yet */
+	bool queued; /* on its run queue's list */
 	struct sched_entity *next; /* run queue list link */
 };
 
 struct runqueue {
 	int cpu;
 	unsigned nr_queued;
-	uint64_t load;         /* sum of weights of the entities assigned here */
+	uint64_t load; /* sum of weights of the entities assigned here */
 	uint64_t min_vruntime; /* never decreases */
 	struct sched_entity *head;
 };

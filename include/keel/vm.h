@@ -24,8 +24,8 @@ enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING, VM_STOPPED };
 
 enum vcpu_state {
 	VCPU_RUNNABLE, /* on a run queue */
-	VCPU_RUNNING,  /* on a physical CPU now */
-	VCPU_HALTED,   /* executed HLT; waits for an event */
+	VCPU_RUNNING, /* on a physical CPU now */
+	VCPU_HALTED, /* executed HLT; waits for an event */
 	VCPU_WAIT_SIPI,
 	VCPU_PAUSED,
 	VCPU_DEAD,
@@ -100,7 +100,7 @@ struct vcpu {
 	struct vcpu_regs regs;
 	struct sched_entity se;
 	void *arch; /* backend's per-vCPU state (VMCB / VMCS) */
-	void *fpu;  /* XSAVE area */
+	void *fpu; /* XSAVE area */
 	uint64_t xcr0;
 	uint64_t run_start;
 	uint64_t cpu_time_ns;

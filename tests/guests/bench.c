@@ -4,8 +4,8 @@
  */
 #include "guest.h"
 
-#define UART_LSR	0x3FD
-#define UART_SCR	0x3FF		/* scratch register: a write with no side effects */
+#define UART_LSR 0x3FD
+#define UART_SCR 0x3FF /* scratch register: a write with no side effects */
 
 static uint64_t time_empty(uint32_t n)
 {
@@ -50,10 +50,10 @@ static const struct {
 	const char *name;
 	uint64_t (*fn)(uint32_t n);
 } benches[] = {
-	{ "empty", time_empty },
-	{ "cpuid", time_cpuid },
-	{ "pio_in", time_pio_in },
-	{ "pio_out", time_pio_out },
+    {"empty", time_empty},
+    {"cpuid", time_cpuid},
+    {"pio_in", time_pio_in},
+    {"pio_out", time_pio_out},
 };
 
 void guest_main(uint32_t magic, const struct mb_info *mbi)

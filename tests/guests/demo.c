@@ -6,12 +6,12 @@
 #include "guest.h"
 
 /* Work per step, sized for roughly 300 ms each under QEMU TCG. */
-#define PRIMES_STEP	25000000	/* numbers sieved per step */
-#define FIB_STEP	200000000	/* Fibonacci terms per step */
-#define COLLATZ_STEP	600000		/* starting values per step */
+#define PRIMES_STEP 25000000 /* numbers sieved per step */
+#define FIB_STEP 200000000 /* Fibonacci terms per step */
+#define COLLATZ_STEP 600000 /* starting values per step */
 
-#define SIEVE_SEG	65536
-#define FIB_MOD		1000000007u
+#define SIEVE_SEG 65536
+#define FIB_MOD 1000000007u
 
 /*
  * Counts primes below an ever larger bound with a segmented sieve of
@@ -19,7 +19,7 @@
  * and the memory is one segment plus the primes below 2^16.
  */
 static uint8_t seg[SIEVE_SEG];
-static uint32_t base[6542];		/* all primes below 65536 cover bounds up to 2^32 */
+static uint32_t base[6542]; /* all primes below 65536 cover bounds up to 2^32 */
 static uint32_t nbase, base_next = 2;
 
 /* Extends base[] with every prime p where p * p < hi. */
@@ -49,7 +49,7 @@ static uint32_t sieve_segment(uint32_t lo, uint32_t len)
 		uint64_t m = (uint64_t)p * p;
 
 		if (m < lo)
-			m = lo + (p - lo % p) % p;	/* first multiple of p >= lo */
+			m = lo + (p - lo % p) % p; /* first multiple of p >= lo */
 		for (; m < hi; m += p)
 			seg[m - lo] = 0;
 	}
@@ -77,7 +77,7 @@ static void step_primes(const char *name, uint32_t step, uint32_t count)
 static void step_fib(const char *name, uint32_t step, uint32_t count)
 {
 	static uint64_t n;
-	static uint32_t a, b = 1;	/* a = F(n), b = F(n + 1) */
+	static uint32_t a, b = 1; /* a = F(n), b = F(n + 1) */
 
 	for (uint32_t i = 0; i < FIB_STEP; i++) {
 		uint32_t c = a + b;
@@ -110,17 +110,17 @@ static void step_collatz(const char *name, uint32_t step, uint32_t count)
 			best_start = next;
 		}
 	}
-	printf("%s: longest collatz chain below %llu: %u steps from %u (step %u/%u)\n", name,
-	       bound, best_len, best_start, step, count);
+	printf("%s: longest collatz chain below %llu: %u steps from %u (step %u/%u)\n", name, bound,
+	       best_len, best_start, step, count);
 }
 
 static const struct {
 	const char *name;
 	void (*step)(const char *name, uint32_t step, uint32_t count);
 } works[] = {
-	{ "primes", step_primes },
-	{ "fib", step_fib },
-	{ "collatz", step_collatz },
+    {"primes", step_primes},
+    {"fib", step_fib},
+    {"collatz", step_collatz},
 };
 
 void guest_main(uint32_t magic, const struct mb_info *mbi)

@@ -5,7 +5,7 @@
 #include "guest.h"
 
 /* 40 million instructions: about 40-80 ms per line under QEMU TCG, measured. */
-#define DEFAULT_DELAY	20000000
+#define DEFAULT_DELAY 20000000
 
 void guest_main(uint32_t magic, const struct mb_info *mbi)
 {

@@ -5,8 +5,8 @@
  */
 #include "guest.h"
 
-#define FOUR_GiB	0x100000000ull
-#define FILL_BYTE	0xA5
+#define FOUR_GiB 0x100000000ull
+#define FILL_BYTE 0xA5
 
 struct range {
 	uint64_t lo, hi;
@@ -31,7 +31,7 @@ static void exclude(uint64_t lo, uint64_t len)
 static void scan(uint32_t lo, uint32_t hi)
 {
 	if (bad_addr != FOUR_GiB)
-		return;			/* the first non-zero byte is all we report */
+		return; /* the first non-zero byte is all we report */
 	for (uint32_t a = lo; a < hi; a += 4) {
 		uint32_t v = *(const uint32_t *)(uintptr_t)a;
 
@@ -89,7 +89,7 @@ static void visit_ram(const struct mb_info *mbi, void (*fn)(uint32_t, uint32_t),
 
 		while (off + sizeof(struct mb_mmap_entry) <= mbi->mmap_length) {
 			const struct mb_mmap_entry *e =
-				(const void *)(uintptr_t)(mbi->mmap_addr + off);
+			    (const void *)(uintptr_t)(mbi->mmap_addr + off);
 
 			if (show)
 				printf("memcheck: map 0x%08llx-0x%08llx type %u\n", e->base,

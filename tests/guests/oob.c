@@ -4,7 +4,7 @@
  */
 #include "guest.h"
 
-#define MiB	(1024u * 1024u)
+#define MiB (1024u * 1024u)
 
 void guest_main(uint32_t magic, const struct mb_info *mbi)
 {
@@ -18,8 +18,8 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
 	if (!(mbi->flags & MB_INFO_MEM))
 		xtf_error("no Multiboot memory information");
 	end = (uint64_t)MiB + (uint64_t)mbi->mem_upper * 1024;
-	printf("oob: memory lower %u KiB, upper %u KiB, RAM ends at 0x%llx\n",
-	       mbi->mem_lower, mbi->mem_upper, (unsigned long long)end);
+	printf("oob: memory lower %u KiB, upper %u KiB, RAM ends at 0x%llx\n", mbi->mem_lower,
+	       mbi->mem_upper, (unsigned long long)end);
 
 	/* Paging is off, so only the low 4 GiB are reachable. */
 	def = end + 16 * MiB;

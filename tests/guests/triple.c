@@ -11,7 +11,7 @@ struct __attribute__((packed)) idtr {
 
 void guest_main(uint32_t magic, const struct mb_info *mbi)
 {
-	static const struct idtr empty = { 0, 0 };
+	static const struct idtr empty = {0, 0};
 
 	puts("triple: a triple fault must stop the VM");
 	xtf_check_boot(magic, mbi);

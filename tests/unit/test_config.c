@@ -88,27 +88,26 @@ static bool cpu_set(const struct cfg_vm *vm, unsigned cpu)
 	return vm->cpus[cpu / 64] >> (cpu % 64) & 1;
 }
 
-static const char example[] =
-	"# Comments start with '#' anywhere outside a quoted string.\n"
-	"[keel]                          # optional global section\n"
-	"poweroff-when-idle = yes\n"
-	"timeslice = 10ms\n"
-	"\n"
-	"[vm web1]\n"
-	"kernel = hello.elf\n"
-	"cmdline = \"count=5 name=web1\"\n"
-	"memory = 64M\n"
-	"vcpus = 2\n"
-	"weight = 512\n"
-	"cap = 150%\n"
-	"cpus = 0-1,3\n"
-	"autostart = no\n"
-	"\n"
-	"[vm raw]\n"
-	"image = flat.bin\n"
-	"load-address = 0x100000\n"
-	"entry = 0x100010\n"
-	"memory = 4M\n";
+static const char example[] = "# Comments start with '#' anywhere outside a quoted string.\n"
+			      "[keel]                          # optional global section\n"
+			      "poweroff-when-idle = yes\n"
+			      "timeslice = 10ms\n"
+			      "\n"
+			      "[vm web1]\n"
+			      "kernel = hello.elf\n"
+			      "cmdline = \"count=5 name=web1\"\n"
+			      "memory = 64M\n"
+			      "vcpus = 2\n"
+			      "weight = 512\n"
+			      "cap = 150%\n"
+			      "cpus = 0-1,3\n"
+			      "autostart = no\n"
+			      "\n"
+			      "[vm raw]\n"
+			      "image = flat.bin\n"
+			      "load-address = 0x100000\n"
+			      "entry = 0x100010\n"
+			      "memory = 4M\n";
 
 static void test_full_example(void **state)
 {
@@ -190,17 +189,17 @@ static void test_keel_section(void **state)
 		bool poweroff;
 		uint32_t us;
 	} ok[] = {
-		{ "[keel]\npoweroff-when-idle = no\n", false, 10000 },
-		{ "[keel]\npoweroff-when-idle = true\n", true, 10000 },
-		{ "[keel]\npoweroff-when-idle = On\n", true, 10000 },
-		{ "[keel]\npoweroff-when-idle=off\n", false, 10000 },
-		{ "[keel]\npoweroff-when-idle = FALSE\n", false, 10000 },
-		{ "[keel]\ntimeslice = 1ms\n", false, 1000 },
-		{ "[keel]\ntimeslice = 1000ms\n", false, 1000000 },
-		{ "[keel]\ntimeslice = 1000\n", false, 1000 },
-		{ "[keel]\ntimeslice = 2500us\n", false, 2500 },
-		{ "[keel]\ntimeslice = \"5ms\"\n", false, 5000 },
-		{ "  [ keel ]  \n\ttimeslice\t=\t20ms\t\n", false, 20000 },
+	    {"[keel]\npoweroff-when-idle = no\n", false, 10000},
+	    {"[keel]\npoweroff-when-idle = true\n", true, 10000},
+	    {"[keel]\npoweroff-when-idle = On\n", true, 10000},
+	    {"[keel]\npoweroff-when-idle=off\n", false, 10000},
+	    {"[keel]\npoweroff-when-idle = FALSE\n", false, 10000},
+	    {"[keel]\ntimeslice = 1ms\n", false, 1000},
+	    {"[keel]\ntimeslice = 1000ms\n", false, 1000000},
+	    {"[keel]\ntimeslice = 1000\n", false, 1000},
+	    {"[keel]\ntimeslice = 2500us\n", false, 2500},
+	    {"[keel]\ntimeslice = \"5ms\"\n", false, 5000},
+	    {"  [ keel ]  \n\ttimeslice\t=\t20ms\t\n", false, 20000},
 	};
 
 	(void)state;
@@ -238,7 +237,8 @@ static void test_keel_errors(void **state)
 	assert_true(cfg.poweroff_when_idle);
 	/* ... and keys of a second [keel] clash with the first one's. */
 	assert_int_equal(parse("[keel]\npoweroff-when-idle = yes\n[keel]\n"
-			       "poweroff-when-idle = yes\n"), 2);
+			       "poweroff-when-idle = yes\n"),
+			 2);
 	assert_true(has_error(3, "duplicate [keel] section (the first is on line 1"));
 	assert_true(has_error(4, "duplicate key 'poweroff-when-idle'"));
 	assert_false(cfg.poweroff_when_idle);
@@ -254,24 +254,40 @@ static void test_cfg_parse_size(void **state)
 		const char *s;
 		uint64_t v;
 	} ok[] = {
-		{ "64M", 64ULL << 20 },
-		{ "1G", 1ULL << 30 },
-		{ "4096K", 4ULL << 20 },
-		{ "2097152", 2097152 },
-		{ "0", 0 },
-		{ "64m", 64ULL << 20 },
-		{ "64MiB", 64ULL << 20 },
-		{ "2gib", 2ULL << 30 },
-		{ "1k", 1024 },
-		{ "0x200000", 0x200000 },
-		{ "0X10M", 16ULL << 20 },
-		{ "18446744073709551615", UINT64_MAX },
-		{ "17179869183G", 17179869183ULL << 30 },
+	    {"64M", 64ULL << 20},
+	    {"1G", 1ULL << 30},
+	    {"4096K", 4ULL << 20},
+	    {"2097152", 2097152},
+	    {"0", 0},
+	    {"64m", 64ULL << 20},
+	    {"64MiB", 64ULL << 20},
+	    {"2gib", 2ULL << 30},
+	    {"1k", 1024},
+	    {"0x200000", 0x200000},
+	    {"0X10M", 16ULL << 20},
+	    {"18446744073709551615", UINT64_MAX},
+	    {"17179869183G", 17179869183ULL << 30},
 	};
 	static const char *const bad[] = {
-		"", "M", "64Q", "64MB", "64 M", " 64M", "64M ", "-1", "+1", "1.5G", "0x", "0xG",
-		"99999999999999999999G", "18446744073709551616", "17179869184G", "64MM", "1e6",
-		"12abc", "0x1g0",
+	    "",
+	    "M",
+	    "64Q",
+	    "64MB",
+	    "64 M",
+	    " 64M",
+	    "64M ",
+	    "-1",
+	    "+1",
+	    "1.5G",
+	    "0x",
+	    "0xG",
+	    "99999999999999999999G",
+	    "18446744073709551616",
+	    "17179869184G",
+	    "64MM",
+	    "1e6",
+	    "12abc",
+	    "0x1g0",
 	};
 	uint64_t v;
 
@@ -295,13 +311,10 @@ static void test_memory(void **state)
 		const char *value;
 		uint64_t bytes;
 	} ok[] = {
-		{ "2M", 2ULL << 20 },
-		{ "3M", 4ULL << 20 },             /* rounded up to 2 MiB */
-		{ "2097153", 4ULL << 20 },
-		{ "4097K", 6ULL << 20 },
-		{ "64G", 64ULL << 30 },
-		{ "65535M", 64ULL << 30 },        /* rounds up to exactly the limit */
-		{ "0x4000000", 64ULL << 20 },
+	    {"2M", 2ULL << 20},         {"3M", 4ULL << 20}, /* rounded up to 2 MiB */
+	    {"2097153", 4ULL << 20},    {"4097K", 6ULL << 20}, {"64G", 64ULL << 30},
+	    {"65535M", 64ULL << 30}, /* rounds up to exactly the limit */
+	    {"0x4000000", 64ULL << 20},
 	};
 	char text[128];
 
@@ -353,20 +366,20 @@ static void test_cpus(void **state)
 		const char *value;
 		const char *phrase;
 	} bad[] = {
-		{ "3-1", "range '3-1' is reversed (write the lower number first, e.g. 1-3)" },
-		{ "256", "'256' names a CPU that cannot exist (CPU numbers are 0..255)" },
-		{ "0-256", "names a CPU that cannot exist" },
-		{ "99999999999999999999999", "cannot exist" },
-		{ "1,,2", "is not a list of CPU numbers" },
-		{ "1,", "is not a list of CPU numbers" },
-		{ ",1", "is not a list of CPU numbers" },
-		{ "a", "is not a list of CPU numbers and ranges (write e.g. 0-1,3)" },
-		{ "1-", "is not a list" },
-		{ "-1", "is not a list" },
-		{ "1-2-3", "is not a list" },
-		{ "0x1", "is not a list" },
-		{ "1 2", "is not a list" },
-		{ "any", "is not a list" },
+	    {"3-1", "range '3-1' is reversed (write the lower number first, e.g. 1-3)"},
+	    {"256", "'256' names a CPU that cannot exist (CPU numbers are 0..255)"},
+	    {"0-256", "names a CPU that cannot exist"},
+	    {"99999999999999999999999", "cannot exist"},
+	    {"1,,2", "is not a list of CPU numbers"},
+	    {"1,", "is not a list of CPU numbers"},
+	    {",1", "is not a list of CPU numbers"},
+	    {"a", "is not a list of CPU numbers and ranges (write e.g. 0-1,3)"},
+	    {"1-", "is not a list"},
+	    {"-1", "is not a list"},
+	    {"1-2-3", "is not a list"},
+	    {"0x1", "is not a list"},
+	    {"1 2", "is not a list"},
+	    {"any", "is not a list"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), "%scpus = %s\n", head, bad[i].value);
@@ -383,32 +396,32 @@ static void test_numbers(void **state)
 		const char *lines;
 		uint32_t vcpus, weight, cap;
 	} ok[] = {
-		{ "vcpus = 64\nweight = 1\n", 64, 1, 0 },
-		{ "weight = 65535\ncap = 0%\n", 1, 65535, 0 },
-		{ "cap = 50%\n", 1, 256, 50 },
-		{ "cap = 100\n", 1, 256, 100 },
-		{ "cap = 200%\nvcpus = 2\n", 2, 256, 200 },    /* order does not matter */
-		{ "vcpus = 64\ncap = 6400%\n", 64, 256, 6400 },
-		{ "vcpus = 007\n", 7, 256, 0 },
+	    {"vcpus = 64\nweight = 1\n", 64, 1, 0},
+	    {"weight = 65535\ncap = 0%\n", 1, 65535, 0},
+	    {"cap = 50%\n", 1, 256, 50},
+	    {"cap = 100\n", 1, 256, 100},
+	    {"cap = 200%\nvcpus = 2\n", 2, 256, 200}, /* order does not matter */
+	    {"vcpus = 64\ncap = 6400%\n", 64, 256, 6400},
+	    {"vcpus = 007\n", 7, 256, 0},
 	};
 	static const struct {
 		const char *line;
 		const char *phrase;
 	} bad[] = {
-		{ "vcpus = 0\n", "vcpus: '0' is out of range (1..64)" },
-		{ "vcpus = 65\n", "out of range (1..64)" },
-		{ "vcpus = 2x\n", "vcpus: '2x' is not a whole number from 1 to 64" },
-		{ "vcpus = 0x2\n", "is not a whole number" },
-		{ "vcpus = -1\n", "is not a whole number" },
-		{ "weight = 0\n", "weight: '0' is out of range (1..65535)" },
-		{ "weight = 65536\n", "out of range" },
-		{ "weight = 18446744073709551616\n", "out of range" },
-		{ "cap = 101%\n", "cap: 101% is more than 1 vCPU(s) can use (at most 100%" },
-		{ "cap = 6401%\n", "out of range (0 for no cap, else 1%..100% per vCPU)" },
-		{ "cap = 50%%\n", "cap: '50%%' is not a percentage" },
-		{ "cap = %\n", "is not a percentage" },
-		{ "cap = half\n", "is not a percentage" },
-		{ "autostart = 1\n", "autostart: '1' is not yes or no" },
+	    {"vcpus = 0\n", "vcpus: '0' is out of range (1..64)"},
+	    {"vcpus = 65\n", "out of range (1..64)"},
+	    {"vcpus = 2x\n", "vcpus: '2x' is not a whole number from 1 to 64"},
+	    {"vcpus = 0x2\n", "is not a whole number"},
+	    {"vcpus = -1\n", "is not a whole number"},
+	    {"weight = 0\n", "weight: '0' is out of range (1..65535)"},
+	    {"weight = 65536\n", "out of range"},
+	    {"weight = 18446744073709551616\n", "out of range"},
+	    {"cap = 101%\n", "cap: 101% is more than 1 vCPU(s) can use (at most 100%"},
+	    {"cap = 6401%\n", "out of range (0 for no cap, else 1%..100% per vCPU)"},
+	    {"cap = 50%%\n", "cap: '50%%' is not a percentage"},
+	    {"cap = %\n", "is not a percentage"},
+	    {"cap = half\n", "is not a percentage"},
+	    {"autostart = 1\n", "autostart: '1' is not yes or no"},
 	};
 	char text[256];
 
@@ -429,8 +442,7 @@ static void test_numbers(void **state)
 	assert_int_equal(parse("[vm a]\nkernel = k\nmemory = 2M\ncap = 300\nvcpus = 0\n"), 1);
 	assert_true(has_error(5, "vcpus"));
 	/* cap line is blamed even when vcpus comes later. */
-	expect_error("[vm a]\ncap = 300\nkernel = k\nmemory = 2M\nvcpus = 2\n", 2,
-		     "at most 200%");
+	expect_error("[vm a]\ncap = 300\nkernel = k\nmemory = 2M\nvcpus = 2\n", 2, "at most 200%");
 }
 
 static void test_addresses(void **state)
@@ -439,7 +451,8 @@ static void test_addresses(void **state)
 
 	(void)state;
 	assert_int_equal(parse("[vm a]\nimage = f.bin\nmemory = 4M\nload-address = 0x3fffff\n"
-			       "entry = 1048576\n"), 0);
+			       "entry = 1048576\n"),
+			 0);
 	assert_int_equal(vm->load_addr, 0x3fffff);
 	assert_int_equal(vm->entry, 0x100000);
 
@@ -448,8 +461,8 @@ static void test_addresses(void **state)
 		     "0x400000)");
 	/* memory is rounded before the check: 3M becomes 4M. */
 	assert_int_equal(parse("[vm a]\nimage = f\nmemory = 3M\nload-address = 0x3ff000\n"), 0);
-	expect_error("[vm a]\nimage = f\nentry = 0x10000000\nmemory = 4M\nload-address = 0\n",
-		     3, "entry 0x10000000 is outside");
+	expect_error("[vm a]\nimage = f\nentry = 0x10000000\nmemory = 4M\nload-address = 0\n", 3,
+		     "entry 0x10000000 is outside");
 	expect_error("[vm a]\nimage = f\nmemory = 4M\nload-address = 0x1000x\n", 4,
 		     "load-address: '0x1000x' is not an address (use hex like 0x100000");
 	expect_error("[vm a]\nimage = f\nmemory = 4M\nload-address = 0\nentry = 0x\n", 5,
@@ -514,12 +527,12 @@ static void test_error_classes(void **state)
 	assert_string_equal(cfg.vms[0].name, "abcdefghijklmnopqrstuvwxyz12345");
 	assert_int_equal(parse("[vm Web_1-a]\nkernel = k\nmemory = 2M\n"), 0);
 	assert_int_equal(parse("[vm web]\nkernel = k\nmemory = 2M\n[vm WEB]\nkernel = k\n"
-			       "memory = 2M\n"), 0); /* names are case-sensitive */
+			       "memory = 2M\n"),
+			 0); /* names are case-sensitive */
 	assert_int_equal(cfg.nvms, 2);
 	/* Keys under an unknown section are not blamed separately. */
 	expect_error("[bogus]\nfoo = bar\nwhatever\n", 1, "unknown section");
-	expect_error("[vm a]\nkernel = k\nmemory = 2M\nkernel = j\n", 4,
-		     "duplicate key 'kernel'");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\nkernel = j\n", 4, "duplicate key 'kernel'");
 }
 
 static void test_files_and_cmdline(void **state)
@@ -528,11 +541,13 @@ static void test_files_and_cmdline(void **state)
 
 	(void)state;
 	assert_int_equal(parse("[vm a]\nkernel = \"k.elf\"\nmemory = 2M\n"
-			       "cmdline = \"a # not a comment \" # comment\n"), 0);
+			       "cmdline = \"a # not a comment \" # comment\n"),
+			 0);
 	assert_string_equal(vm->file, "k.elf");
 	assert_string_equal(vm->cmdline, "a # not a comment ");
 	assert_int_equal(parse("[vm a]\nkernel = k\nmemory = 2M\n"
-			       "cmdline = root=/dev/sda opt=\"x y\"  # comment\n"), 0);
+			       "cmdline = root=/dev/sda opt=\"x y\"  # comment\n"),
+			 0);
 	assert_string_equal(vm->cmdline, "root=/dev/sda opt=\"x y\"");
 	assert_int_equal(parse("[vm a]\nkernel = k\nmemory = 2M\ncmdline =\n"), 0);
 	assert_string_equal(vm->cmdline, "");
@@ -573,8 +588,7 @@ static void test_text_limits(void **state)
 	snprintf(text, sizeof(text), "[vm a]\nkernel = k\ncmdline = %s\nmemory = 2M\n", value);
 	assert_int_equal(parse(text), 0);
 	assert_int_equal(strlen(vm->cmdline), 255);
-	snprintf(text, sizeof(text), "[vm a]\nkernel = k\ncmdline = \"%sc\"\nmemory = 2M\n",
-		 value);
+	snprintf(text, sizeof(text), "[vm a]\nkernel = k\ncmdline = \"%sc\"\nmemory = 2M\n", value);
 	expect_error(text, 3, "cmdline: 'cccc");
 	assert_true(strstr(errs.msg[0], "...' is too long (256 characters, at most 255)"));
 
@@ -586,20 +600,19 @@ static void test_text_limits(void **state)
 
 static void test_bad_vm_dropped_others_kept(void **state)
 {
-	static const char text[] =
-		"[vm good1]\n"          /* 1 */
-		"kernel = a.elf\n"
-		"memory = 2M\n"
-		"[vm bad]\n"            /* 4 */
-		"kernel = b.elf\n"
-		"memory = 64Q\n"        /* 6: bad size */
-		"vcpus = 0\n"           /* 7: out of range */
-		"colour = blue\n"       /* 8: unknown key */
-		"[vm good2]\n"          /* 9 */
-		"image = c.bin\n"
-		"memory = 2M\n"
-		"load-address = 0\n"
-		"[vm missing]\n";       /* 13: no kernel, no memory */
+	static const char text[] = "[vm good1]\n" /* 1 */
+				   "kernel = a.elf\n"
+				   "memory = 2M\n"
+				   "[vm bad]\n" /* 4 */
+				   "kernel = b.elf\n"
+				   "memory = 64Q\n" /* 6: bad size */
+				   "vcpus = 0\n" /* 7: out of range */
+				   "colour = blue\n" /* 8: unknown key */
+				   "[vm good2]\n" /* 9 */
+				   "image = c.bin\n"
+				   "memory = 2M\n"
+				   "load-address = 0\n"
+				   "[vm missing]\n"; /* 13: no kernel, no memory */
 
 	(void)state;
 	assert_int_equal(parse(text), 5);
@@ -668,7 +681,8 @@ static void test_line_handling(void **state)
 	(void)state;
 	/* CRLF line ends, a missing final newline, indentation. */
 	assert_int_equal(parse("[keel]\r\ntimeslice = 2ms\r\n\r\n[vm a]\r\n  kernel = k\r\n"
-			       "  cmdline = \"x\"\r\n  memory = 2M"), 0);
+			       "  cmdline = \"x\"\r\n  memory = 2M"),
+			 0);
 	assert_int_equal(cfg.timeslice_us, 2000);
 	assert_string_equal(cfg.vms[0].file, "k");
 	assert_string_equal(cfg.vms[0].cmdline, "x");
@@ -739,12 +753,13 @@ static void test_messages_are_safe(void **state)
 	assert_int_equal(errs.line[0], 4);
 	for (const char *c = errs.msg[0]; *c; c++)
 		assert_true(*c >= 0x20 && *c < 0x7f);
-	assert_non_null(strstr(errs.msg[0], "unknown key '?[2J?" "?'"));
+	assert_non_null(strstr(errs.msg[0], "unknown key '?[2J?"
+					    "?'"));
 
 	/* Long input is cut short in messages. */
 	expect_error("[vm a]\nkernel = k\nmemory = 2M\n"
-		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1\n", 4,
-		     "unknown key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1\n",
+		     4, "unknown key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
 }
 
 /* Deterministic xorshift, so that failures reproduce. */
@@ -807,8 +822,7 @@ static void test_fuzz(void **state)
 		memcpy(buf, example, base);
 		for (int e = 0; e < edits; e++) {
 			size_t pos = len ? rng() % len : 0;
-			char c = rng() % 2 ? specials[rng() % (sizeof(specials) - 1)]
-					   : (char)rng();
+			char c = rng() % 2 ? specials[rng() % (sizeof(specials) - 1)] : (char)rng();
 
 			switch (rng() % 5) {
 			case 0: /* replace a byte */
@@ -856,24 +870,24 @@ static void test_fuzz(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_example),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_keel_section),
-		cmocka_unit_test(test_keel_errors),
-		cmocka_unit_test(test_cfg_parse_size),
-		cmocka_unit_test(test_memory),
-		cmocka_unit_test(test_cpus),
-		cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_addresses),
-		cmocka_unit_test(test_error_classes),
-		cmocka_unit_test(test_files_and_cmdline),
-		cmocka_unit_test(test_text_limits),
-		cmocka_unit_test(test_bad_vm_dropped_others_kept),
-		cmocka_unit_test(test_too_many_vms),
-		cmocka_unit_test(test_line_handling),
-		cmocka_unit_test(test_unterminated_buffers),
-		cmocka_unit_test(test_messages_are_safe),
-		cmocka_unit_test(test_fuzz),
+	    cmocka_unit_test(test_full_example),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_keel_section),
+	    cmocka_unit_test(test_keel_errors),
+	    cmocka_unit_test(test_cfg_parse_size),
+	    cmocka_unit_test(test_memory),
+	    cmocka_unit_test(test_cpus),
+	    cmocka_unit_test(test_numbers),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_error_classes),
+	    cmocka_unit_test(test_files_and_cmdline),
+	    cmocka_unit_test(test_text_limits),
+	    cmocka_unit_test(test_bad_vm_dropped_others_kept),
+	    cmocka_unit_test(test_too_many_vms),
+	    cmocka_unit_test(test_line_handling),
+	    cmocka_unit_test(test_unterminated_buffers),
+	    cmocka_unit_test(test_messages_are_safe),
+	    cmocka_unit_test(test_fuzz),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

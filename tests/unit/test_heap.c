@@ -28,7 +28,7 @@ struct page_block {
 static struct page_block blocks[MAX_BLOCKS];
 static size_t nblocks;
 static uint64_t held_bytes; /* what the heap should report */
-static bool fail_allocs;    /* simulate an exhausted page allocator */
+static bool fail_allocs; /* simulate an exhausted page allocator */
 
 static void *test_pages_alloc(unsigned order)
 {
@@ -66,8 +66,8 @@ static void test_pages_free(void *va, unsigned order)
 }
 
 static const struct heap_ops test_ops = {
-	.pages_alloc = test_pages_alloc,
-	.pages_free = test_pages_free,
+    .pages_alloc = test_pages_alloc,
+    .pages_free = test_pages_free,
 };
 
 static int setup(void **state)
@@ -121,10 +121,10 @@ static void test_zero_and_null(void **state)
 
 static void test_many_sizes(void **state)
 {
-	static const size_t sizes[] = {1,   2,   15,  16,   17,   31,   32,   33,   63,   64,
-				       65,  100, 127, 128,  129,  255,  256,  257,  500,  511,
-				       512, 513, 1000, 1023, 1024, 1025, 2000, 2047, 2048, 2049,
-				       4000, 4080, 4081, 4096, 8192, 10000, 65536, 100000};
+	static const size_t sizes[] = {
+	    1,    2,    15,   16,   17,   31,   32,   33,   63,   64,    65,    100,   127,
+	    128,  129,  255,  256,  257,  500,  511,  512,  513,  1000,  1023,  1024,  1025,
+	    2000, 2047, 2048, 2049, 4000, 4080, 4081, 4096, 8192, 10000, 65536, 100000};
 	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
 	uint8_t *ptrs[sizeof(sizes) / sizeof(sizes[0])];
 	size_t i;
@@ -312,14 +312,14 @@ static void test_random_stress(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_zero_and_null, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reuse_is_zeroed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bytes_in_use, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_allocations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_frees_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_random_stress, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zero_and_null, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_sizes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reuse_is_zeroed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bytes_in_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_allocations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_frees_ignored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_random_stress, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

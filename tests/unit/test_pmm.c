@@ -15,16 +15,16 @@
 
 #include <keel/pmm.h>
 
-#define TEST_BASE 0x100000ULL          /* 1 MiB */
-#define TEST_BYTES (64ULL << 20)       /* 64 MiB */
+#define TEST_BASE 0x100000ULL /* 1 MiB */
+#define TEST_BYTES (64ULL << 20) /* 64 MiB */
 #define TEST_NPAGES (TEST_BYTES / PAGE_SIZE)
 
 struct fixture {
 	struct pmm p;
 	uint64_t base, npages;
-	uint8_t *mem;       /* host memory backing [base, base + npages pages) */
+	uint8_t *mem; /* host memory backing [base, base + npages pages) */
 	uint8_t *page_info; /* npages bytes */
-	uint8_t *shadow;    /* one byte per page: 1 while inside a live block */
+	uint8_t *shadow; /* one byte per page: 1 while inside a live block */
 	bool mmapped;
 };
 
@@ -340,14 +340,14 @@ static void test_holes_never_handed_out(void **state)
 	struct block *b = calloc(TEST_NPAGES, sizeof(*b));
 	/* Ranges as passed (some unaligned) and as they must round inwards. */
 	static const uint64_t given[3][2] = {
-		{TEST_BASE, TEST_BASE + 0x500000},
-		{TEST_BASE + 0x700123, TEST_BASE + 0x1400fff},
-		{TEST_BASE + 0x1a00000, TEST_BASE + TEST_BYTES},
+	    {TEST_BASE, TEST_BASE + 0x500000},
+	    {TEST_BASE + 0x700123, TEST_BASE + 0x1400fff},
+	    {TEST_BASE + 0x1a00000, TEST_BASE + TEST_BYTES},
 	};
 	static const uint64_t usable[3][2] = {
-		{TEST_BASE, TEST_BASE + 0x500000},
-		{TEST_BASE + 0x701000, TEST_BASE + 0x1400000},
-		{TEST_BASE + 0x1a00000, TEST_BASE + TEST_BYTES},
+	    {TEST_BASE, TEST_BASE + 0x500000},
+	    {TEST_BASE + 0x701000, TEST_BASE + 0x1400000},
+	    {TEST_BASE + 0x1a00000, TEST_BASE + TEST_BYTES},
 	};
 	uint64_t expect = 0;
 	size_t i, n = 0;
@@ -429,11 +429,11 @@ static void test_bad_frees_ignored(void **state)
 	track_alloc(f, a, 2);
 	track_alloc(f, b2, 0);
 	before = pmm_free_pages(&f->p);
-	pmm_free(&f->p, a + PAGE_SIZE, 0);          /* interior page */
-	pmm_free(&f->p, a, 1);                      /* wrong order */
-	pmm_free(&f->p, a, 3);                      /* wrong order, larger */
-	pmm_free(&f->p, a + 12, 2);                 /* unaligned */
-	pmm_free(&f->p, TEST_BASE - PAGE_SIZE, 0);  /* below the range */
+	pmm_free(&f->p, a + PAGE_SIZE, 0); /* interior page */
+	pmm_free(&f->p, a, 1); /* wrong order */
+	pmm_free(&f->p, a, 3); /* wrong order, larger */
+	pmm_free(&f->p, a + 12, 2); /* unaligned */
+	pmm_free(&f->p, TEST_BASE - PAGE_SIZE, 0); /* below the range */
 	pmm_free(&f->p, TEST_BASE + TEST_BYTES, 0); /* above the range */
 	pmm_free(&f->p, a, PMM_MAX_ORDER + 1);
 	assert_int_equal(pmm_free_pages(&f->p), before);
@@ -454,16 +454,15 @@ static void test_bad_frees_ignored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_empty_until_added, setup_64m, teardown),
-		cmocka_unit_test_setup_teardown(test_exhaust_and_refill, setup_64m, teardown),
-		cmocka_unit_test_setup_teardown(test_coalesce_after_freeing_all, setup_64m,
-						teardown),
-		cmocka_unit_test(test_max_order_block),
-		cmocka_unit_test_setup_teardown(test_random_sequence, setup_64m, teardown),
-		cmocka_unit_test_setup_teardown(test_holes_never_handed_out, setup_64m, teardown),
-		cmocka_unit_test(test_page_zero_never_free),
-		cmocka_unit_test_setup_teardown(test_rounding_and_clipping, setup_64m, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_frees_ignored, setup_64m, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_until_added, setup_64m, teardown),
+	    cmocka_unit_test_setup_teardown(test_exhaust_and_refill, setup_64m, teardown),
+	    cmocka_unit_test_setup_teardown(test_coalesce_after_freeing_all, setup_64m, teardown),
+	    cmocka_unit_test(test_max_order_block),
+	    cmocka_unit_test_setup_teardown(test_random_sequence, setup_64m, teardown),
+	    cmocka_unit_test_setup_teardown(test_holes_never_handed_out, setup_64m, teardown),
+	    cmocka_unit_test(test_page_zero_never_free),
+	    cmocka_unit_test_setup_teardown(test_rounding_and_clipping, setup_64m, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_frees_ignored, setup_64m, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

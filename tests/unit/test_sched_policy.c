@@ -400,18 +400,18 @@ static void test_steal_candidate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fairness_by_weight),
-		cmocka_unit_test(test_equal_weights_alternate),
-		cmocka_unit_test(test_account_scaling),
-		cmocka_unit_test(test_cap_with_competitor),
-		cmocka_unit_test(test_cap_alone_throttled_until_window_end),
-		cmocka_unit_test(test_cap_across_cpus),
-		cmocka_unit_test(test_group_throttled_rules),
-		cmocka_unit_test(test_sleeper_clamp),
-		cmocka_unit_test(test_pick_and_queue_basics),
-		cmocka_unit_test(test_affinity),
-		cmocka_unit_test(test_placement),
-		cmocka_unit_test(test_steal_candidate),
+	    cmocka_unit_test(test_fairness_by_weight),
+	    cmocka_unit_test(test_equal_weights_alternate),
+	    cmocka_unit_test(test_account_scaling),
+	    cmocka_unit_test(test_cap_with_competitor),
+	    cmocka_unit_test(test_cap_alone_throttled_until_window_end),
+	    cmocka_unit_test(test_cap_across_cpus),
+	    cmocka_unit_test(test_group_throttled_rules),
+	    cmocka_unit_test(test_sleeper_clamp),
+	    cmocka_unit_test(test_pick_and_queue_basics),
+	    cmocka_unit_test(test_affinity),
+	    cmocka_unit_test(test_placement),
+	    cmocka_unit_test(test_steal_candidate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

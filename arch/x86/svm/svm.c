@@ -52,9 +52,16 @@ static struct svm_cpu_asid cpu_asid[MAX_CPUS];
 /* MSRs whose guest values live in the VMCB and are swapped by VMLOAD/VMSAVE
  * around every run: the guest may access them directly. */
 static const uint32_t passthrough_msrs[] = {
-	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE,
-	MSR_KERNEL_GS_BASE, 0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */,
-	0x176 /* SYSENTER_EIP */,
+    MSR_STAR,
+    MSR_LSTAR,
+    MSR_CSTAR,
+    MSR_SFMASK,
+    MSR_FS_BASE,
+    MSR_GS_BASE,
+    MSR_KERNEL_GS_BASE,
+    0x174 /* SYSENTER_CS */,
+    0x175 /* SYSENTER_ESP */,
+    0x176 /* SYSENTER_EIP */,
 };
 
 /* Clear the read and write intercept bits of MSR in the permission map:
@@ -72,13 +79,13 @@ static void msrpm_allow(uint32_t msr)
 	else
 		return;
 	uint32_t bit = (msr & 0x1FFF) * 2;
-	msrpm[block * 0x800 + bit / 8] &= (uint8_t)~(3u << (bit % 8));
+	msrpm[block * 0x800 + bit / 8] &= (uint8_t) ~(3u << (bit % 8));
 }
 
 static const struct npt_format svm_npt_format = {
-	.table = 0x7,   /* present, writable, user (nested entries need U/S) */
-	.leaf_4k = 0x7,
-	.leaf_2m = 0x87,
+    .table = 0x7, /* present, writable, user (nested entries need U/S) */
+    .leaf_4k = 0x7,
+    .leaf_2m = 0x87,
 };
 
 const struct backend_ops *svm_probe(char *why, unsigned len)
@@ -98,8 +105,9 @@ const struct backend_ops *svm_probe(char *why, unsigned len)
 		return NULL;
 	}
 	if (rdmsr_safe(MSR_VM_CR, &vm_cr) && (vm_cr & VM_CR_SVMDIS)) {
-		snprintf(why, len, "AMD-V is disabled by firmware (VM_CR.SVMDIS): enable "
-				   "SVM/virtualization in the firmware setup");
+		snprintf(why, len,
+			 "AMD-V is disabled by firmware (VM_CR.SVMDIS): enable "
+			 "SVM/virtualization in the firmware setup");
 		return NULL;
 	}
 	cpuid(CPUID_SVM_FEATURES, 0, &a, &b, &c, &d);
@@ -139,7 +147,8 @@ static int svm_cpu_enable(struct cpu *c)
 			return -1;
 		memset(iopm, 0xff, IOPM_SIZE);
 		memset(msrpm, 0xff, MSRPM_SIZE);
-		for (unsigned i = 0; i < sizeof(passthrough_msrs) / sizeof(passthrough_msrs[0]); i++)
+		for (unsigned i = 0; i < sizeof(passthrough_msrs) / sizeof(passthrough_msrs[0]);
+		     i++)
 			msrpm_allow(passthrough_msrs[i]);
 	}
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
@@ -172,8 +181,7 @@ static void *npt_pa_to_va(uint64_t pa)
 	return (void *)pa;
 }
 
-const struct npt_mem_ops npt_keel_mem = {npt_alloc_page, npt_free_page, npt_va_to_pa,
-					 npt_pa_to_va};
+const struct npt_mem_ops npt_keel_mem = {npt_alloc_page, npt_free_page, npt_va_to_pa, npt_pa_to_va};
 
 static int svm_vm_init(struct vm *vm)
 {
@@ -379,8 +387,8 @@ static void svm_decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e
 	uint64_t code = vmcb->exit_code;
 
 	e->insn_len = (svm_features & SVM_FEAT_NRIPS) && vmcb->next_rip > vmcb->rip
-			      ? (uint8_t)(vmcb->next_rip - vmcb->rip)
-			      : fixed_insn_len(code);
+			  ? (uint8_t)(vmcb->next_rip - vmcb->rip)
+			  : fixed_insn_len(code);
 	switch (code) {
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
@@ -476,17 +484,17 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 }
 
 const struct backend_ops svm_ops = {
-	.name = "svm",
-	.describe = svm_describe,
-	.cpu_enable = svm_cpu_enable,
-	.vm_init = svm_vm_init,
-	.vm_destroy = svm_vm_destroy,
-	.vm_map = svm_vm_map,
-	.vcpu_init = svm_vcpu_init,
-	.vcpu_destroy = svm_vcpu_destroy,
-	.set_sregs = svm_set_sregs,
-	.get_sregs = svm_get_sregs,
-	.get_cr4 = svm_get_cr4,
-	.vcpu_run = svm_vcpu_run,
-	.inject_exception = svm_inject_exception,
+    .name = "svm",
+    .describe = svm_describe,
+    .cpu_enable = svm_cpu_enable,
+    .vm_init = svm_vm_init,
+    .vm_destroy = svm_vm_destroy,
+    .vm_map = svm_vm_map,
+    .vcpu_init = svm_vcpu_init,
+    .vcpu_destroy = svm_vcpu_destroy,
+    .set_sregs = svm_set_sregs,
+    .get_sregs = svm_get_sregs,
+    .get_cr4 = svm_get_cr4,
+    .vcpu_run = svm_vcpu_run,
+    .inject_exception = svm_inject_exception,
 };

@@ -1,10 +1,10 @@
 /* Console on the 16550 UART at 0x3F8: polled transmit, a small printf. */
 #include "guest.h"
 
-#define UART_BASE	0x3F8
-#define UART_THR	(UART_BASE + 0)
-#define UART_LSR	(UART_BASE + 5)
-#define LSR_THRE	0x20		/* transmit holding register empty */
+#define UART_BASE 0x3F8
+#define UART_THR (UART_BASE + 0)
+#define UART_LSR (UART_BASE + 5)
+#define LSR_THRE 0x20 /* transmit holding register empty */
 
 /* No UART setup: Keel's UART only transmits, and baud rate means nothing to a VM. */
 void console_putc(char c)
@@ -41,8 +41,8 @@ uint64_t div64_32(uint64_t n, uint32_t d, uint32_t *rem)
 
 struct spec {
 	int width;
-	int left;		/* '-' flag */
-	char pad;		/* ' ' or '0' */
+	int left; /* '-' flag */
+	char pad; /* ' ' or '0' */
 };
 
 static int put_padded(const char *s, int len, const char *sign, const struct spec *sp)
@@ -81,7 +81,7 @@ int vprintf(const char *fmt, va_list ap)
 	int n = 0;
 
 	for (; *fmt; fmt++) {
-		struct spec sp = { 0, 0, ' ' };
+		struct spec sp = {0, 0, ' '};
 		int lng = 0;
 		uint64_t u;
 		int64_t s;
@@ -118,7 +118,7 @@ int vprintf(const char *fmt, va_list ap)
 			n += put_num(u, *fmt == 'u' ? 10 : 16, 0, *fmt == 'X', &sp);
 			break;
 		case 'p':
-			n += put_padded("0x", 2, NULL, &(struct spec){ 0, 0, ' ' });
+			n += put_padded("0x", 2, NULL, &(struct spec){0, 0, ' '});
 			n += put_num((uintptr_t)va_arg(ap, void *), 16, 0, 0, &sp);
 			break;
 		case 'c': {

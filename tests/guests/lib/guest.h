@@ -11,8 +11,8 @@
 
 #include "multiboot.h"
 
-#define NORETURN	__attribute__((noreturn))
-#define PRINTF(f, a)	__attribute__((format(printf, f, a)))
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 /* Linker symbols (guest.ld, flat.ld): the whole loaded image incl. .bss and stack. */
 extern char __image_start[], __image_end[];
@@ -22,7 +22,7 @@ void guest_main(uint32_t magic, const struct mb_info *mbi);
 
 /* console.c: 16550 UART at 0x3F8, polled. */
 void console_putc(char c);
-int puts(const char *s);			/* appends a newline, like libc */
+int puts(const char *s); /* appends a newline, like libc */
 int printf(const char *fmt, ...) PRINTF(1, 2);
 int vprintf(const char *fmt, va_list ap) PRINTF(1, 0);
 

@@ -5,10 +5,13 @@
  */
 #include "guest.h"
 
-#define DEBUG_EXIT_PORT	0xF4
+#define DEBUG_EXIT_PORT 0xF4
 
 static const char *const result_names[] = {
-	[XTF_PASS] = "PASS", [XTF_FAIL] = "FAIL", [XTF_ERROR] = "ERROR", [XTF_SKIP] = "SKIP",
+    [XTF_PASS] = "PASS",
+    [XTF_FAIL] = "FAIL",
+    [XTF_ERROR] = "ERROR",
+    [XTF_SKIP] = "SKIP",
 };
 
 void xtf_exit(enum xtf_result r)
@@ -26,13 +29,13 @@ static NORETURN void report(enum xtf_result r, const char *fmt, va_list ap)
 	xtf_exit(r);
 }
 
-#define REPORTER(name, result)						\
-	void name(const char *fmt, ...)					\
-	{								\
-		va_list ap;						\
-									\
-		va_start(ap, fmt);					\
-		report(result, fmt, ap);				\
+#define REPORTER(name, result)           \
+	void name(const char *fmt, ...)  \
+	{                                \
+		va_list ap;              \
+                                         \
+		va_start(ap, fmt);       \
+		report(result, fmt, ap); \
 	}
 
 REPORTER(xtf_success, XTF_PASS)

@@ -19,7 +19,7 @@ struct cpu_arch {
 	uint64_t gdt[7]; /* null, code64, data, tss (2 slots), spare */
 	struct tss64 tss;
 	uint32_t lapic_id;
-	uint64_t hsave_pa;     /* SVM: VM_HSAVE_PA area */
+	uint64_t hsave_pa; /* SVM: VM_HSAVE_PA area */
 	uint64_t host_save_pa; /* SVM: VMSAVE area holding the host's FS/GS/TR/... */
 	uint64_t xcr0_host;
 };

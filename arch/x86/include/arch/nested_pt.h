@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 struct npt_format {
-	uint64_t table;   /* bits of an entry pointing to a lower table */
+	uint64_t table; /* bits of an entry pointing to a lower table */
 	uint64_t leaf_4k; /* bits of a 4 KiB leaf */
 	uint64_t leaf_2m; /* bits of a 2 MiB leaf (includes the page-size bit) */
 };

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Keel's measurements (make bench). Deterministic: instruction counts under
+QEMU `-icount shift=0,sleep=off`, where the guest's TSC advances one tick per
+instruction executed (guest and hypervisor alike), so every figure is an
+instruction count and repeats exactly.
+
+  exits   the cost of a CPUID and a port-I/O exit round trip seen from a guest:
+          the bench guest's ticks per operation under Keel minus the same
+          guest's ticks booted directly by QEMU with no hypervisor.
+  memory  Keel memory each additional VM costs, excluding its RAM, as Keel
+          reports it when starting eight small VMs.
+
+Prints a Markdown table ready for docs/performance.md.
+"""
+import argparse
+import re
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+import rig as rigmod  # noqa: E402
+
+ITERS = 2000
+
+
+def bench_lines(output):
+    """{'cpuid': ticks, ...} from the bench guest's `BENCH name N ticks/iter` lines."""
+    found = dict(re.findall(r"BENCH (\w+) (\d+) ticks/iter", output))
+    return {k: int(v) for k, v in found.items()}
+
+
+def exits(r):
+    direct = r.boot_direct("bench.elf", f"iters={ITERS}", icount=True, timeout=120)
+    native = bench_lines(direct.output)
+    keel = r.boot(f"""
+        [keel]
+        poweroff-when-idle = yes
+        [vm bench]
+        kernel = bench.elf
+        cmdline = "iters={ITERS}"
+        memory = 4M
+        """, icount=True, timeout=300)
+    under = bench_lines(keel.output)
+    if not native or not under:
+        sys.exit(f"bench: no BENCH lines\n--- direct\n{direct.output}\n--- keel\n{keel.output}")
+    rows = []
+    for op, label in (("cpuid", "CPUID exit round trip"), ("pio_in", "port I/O read (IN, UART LSR)"),
+                      ("pio_out", "port I/O write (OUT, UART scratch)")):
+        rows.append((label, native[op], under[op], under[op] - native[op]))
+    return rows
+
+
+def memory(r, nvms=8):
+    conf = "[keel]\npoweroff-when-idle = yes\n" + "".join(
+        f"[vm m{i}]\nkernel = hello.elf\ncmdline = \"name=m{i} count=1 delay=1\"\nmemory = 2M\n"
+        for i in range(nvms))
+    run = r.boot(conf, timeout=200)
+    kib = [int(k) for k in re.findall(r"started: .*, (\d+) KiB of Keel memory", run.output)]
+    if len(kib) != nvms:
+        sys.exit(f"bench: expected {nvms} started VMs\n{run.output}")
+    return kib
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("what", nargs="*", help="exits, memory (default: both)")
+    args = ap.parse_args()
+    args.what = args.what or ["exits", "memory"]
+    r = rigmod.Rig("bench")
+    try:
+        if "exits" in args.what:
+            print("| operation | direct (no hypervisor) | under Keel | Keel's cost |")
+            print("| --- | ---: | ---: | ---: |")
+            for label, native, under, cost in exits(r):
+                print(f"| {label} | {native} | {under} | **{cost}** instructions |")
+            print()
+        if "memory" in args.what:
+            kib = memory(r)
+            print(f"Keel memory per VM (excluding RAM), 8 VMs: mean {statistics.mean(kib):.0f} KiB, "
+                  f"max {max(kib)} KiB, each: {', '.join(map(str, kib))} KiB")
+    finally:
+        r.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+# Measurements (bench/): deterministic instruction counts under QEMU -icount.
+bench: all
+	@$(PYTHON) bench/keel_bench.py
