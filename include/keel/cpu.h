@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAX_CPUS 64
+#define MAX_CPUS 256
 #define CPU_STACK_SIZE 16384
 
 struct vcpu;

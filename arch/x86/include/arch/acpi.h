@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ACPI_MAX_CPUS 64
+#define ACPI_MAX_CPUS 256
 
 struct acpi_info {
 	uint64_t lapic_base;
