@@ -175,10 +175,13 @@ static void cmd_stats(const char *arg)
 static void cmd_poweroff(const char *arg)
 {
 	(void)arg;
+	/* Power off once the last VM has finished stopping (its CPU frees it),
+	 * not while some are still mid-stop. */
+	power_off_when_idle = true;
 	for (unsigned i = 0; i < MAX_VMS; i++)
 		if (vms[i] && vms[i]->state != VM_STOPPED)
 			vm_stop(vms[i], "host powering off");
-	power_off();
+	power_check_idle();
 }
 
 static const struct {

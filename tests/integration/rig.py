@@ -47,6 +47,12 @@ HERE = Path(__file__).resolve().parent
 RESULT_MARK = "@@rig-result:"  # last line of a test process, read by tests/run.py
 SKIP_STATUS = 77
 _RUNS = []  # every Run started in this process, killed at exit
+# The shell's `list` answer: a header, one row per VM (VM output lines may land
+# among the rows; they never look like one), then the next prompt.
+LIST_TABLE = r"NAME +STATE +VCPUS +MEMORY +EXITS +CPU-MS\n((?:.*\n)*?).*?keel> "
+LIST_ROW = re.compile(r"^(?P<name>[A-Za-z0-9_-]+) +(?P<state>running|paused|stopping|stopped) +"
+                      r"(?P<vcpus>\d+) +(?P<memory>\d+[KMG]) +(?P<exits>\d+) +(?P<cpu_ms>\d+) *$",
+                      re.M)
 
 
 class Skip(Exception):
@@ -179,6 +185,28 @@ class Run:
             raise AssertionError("send() needs a run started with serial_input=True")
         self.proc.stdin.write(text.encode() if isinstance(text, str) else text)
         self.proc.stdin.flush()
+
+    def shell(self, command, expect, timeout=30):
+        """Type COMMAND and a newline on Keel's shell; wait_for EXPECT and return the match.
+
+        Keel echoes what is typed, and VM output may land in the middle of
+        the echo, so EXPECT should match the command's answer, not its echo.
+        """
+        self.send(command + "\n")
+        return self.wait_for(expect, timeout)
+
+    def vm_list(self, timeout=30):
+        """Run the shell's `list`; return {name: {state, vcpus, memory, exits, cpu_ms}}."""
+        table = self.shell("list", LIST_TABLE, timeout).group(1)
+        return {m["name"]: {"state": m["state"], "vcpus": int(m["vcpus"]),
+                            "memory": m["memory"], "exits": int(m["exits"]),
+                            "cpu_ms": int(m["cpu_ms"])}
+                for m in LIST_ROW.finditer(table)}
+
+    def assert_no_panic(self):
+        """Fail if Keel crashed (a `KEEL PANIC` line) at any point of this run."""
+        where = self.output.find("KEEL PANIC")
+        assert where < 0, f"[{self.label}] Keel panicked:\n{self.output[where:where + 2000]}"
 
     def finish(self, timeout=None):
         """Wait for the run to end (at most TIMEOUT s, else its deadline); kill it if need be."""
