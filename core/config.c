@@ -44,6 +44,7 @@ struct span {
 enum key {
 	K_POWEROFF,
 	K_TIMESLICE,
+	K_DEBUG,
 	K_KERNEL,
 	K_IMAGE,
 	K_CMDLINE,
@@ -61,6 +62,7 @@ enum key {
 static const char *const key_names[NKEYS] = {
     "poweroff-when-idle",
     "timeslice",
+    "debug-commands",
     "kernel",
     "image",
     "cmdline",
@@ -73,7 +75,7 @@ static const char *const key_names[NKEYS] = {
     "cpus",
     "autostart",
 };
-#define KEEL_KEY_LIST "poweroff-when-idle, timeslice"
+#define KEEL_KEY_LIST "poweroff-when-idle, timeslice, debug-commands"
 #define VM_KEY_LIST                                                                 \
 	"kernel, image, cmdline, load-address, entry, memory, vcpus, weight, cap, " \
 	"cpus, autostart"
@@ -389,6 +391,8 @@ static bool set_key(struct parser *ps, enum key k, struct span v)
 	switch (k) {
 	case K_POWEROFF:
 		return set_bool(ps, k, v, &ps->out->poweroff_when_idle);
+	case K_DEBUG:
+		return set_bool(ps, k, v, &ps->out->debug_commands);
 	case K_TIMESLICE:
 		if (!get_number(ps, k, v, time_units, 1000, 1000000,
 				"a duration (use e.g. 10ms or 500us)", "1ms..1000ms", &n))
@@ -661,6 +665,8 @@ static void parse_assignment(struct parser *ps, struct span s, bool unterminated
 			ps->out->poweroff_when_idle = false;
 		if (k == K_TIMESLICE)
 			ps->out->timeslice_us = TIMESLICE_DEFAULT_US;
+		if (k == K_DEBUG)
+			ps->out->debug_commands = false;
 		return;
 	}
 	ps->seen[k] = ps->line;

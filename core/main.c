@@ -80,6 +80,7 @@ static void load_config(void)
 		klog("config: %s: %d error%s; VMs with errors are not created, the others are",
 		     name, errors, errors == 1 ? "" : "s");
 	power_off_when_idle = config.poweroff_when_idle;
+	shell_debug_commands = config.debug_commands;
 	sched_timeslice_ns = config.timeslice_us * 1000;
 	for (unsigned i = 0; i < config.nvms; i++) {
 		const struct cfg_vm *c = &config.vms[i];

@@ -5,6 +5,7 @@
 #include <keel/exit.h>
 #include <keel/heap.h>
 #include <keel/mem.h>
+#include <keel/panic.h>
 #include <keel/pmm.h>
 #include <keel/power.h>
 #include <keel/sched.h>
@@ -172,6 +173,28 @@ static void cmd_stats(const char *arg)
 	(void)hv_vm;
 }
 
+bool shell_debug_commands;
+
+/* Exercises Keel's own crash handling, for tests and for checking a new
+ * machine's serial console: only with `debug-commands = yes` in [keel]. */
+static void cmd_debug(const char *arg)
+{
+	if (!shell_debug_commands) {
+		kprintf("debug commands are off (set debug-commands = yes in [keel])\n");
+		return;
+	}
+	if (!strcmp(arg, "fault")) {
+		/* A general-protection fault in Keel: a non-canonical address. */
+		volatile uint64_t *bad = (volatile uint64_t *)0x8000000000000000ULL;
+		kprintf("reading %p on purpose\n", (void *)(uintptr_t)bad);
+		(void)*bad;
+	} else if (!strcmp(arg, "panic")) {
+		panic("operator asked for a test crash");
+	} else {
+		kprintf("debug fault | debug panic\n");
+	}
+}
+
 static void cmd_poweroff(const char *arg)
 {
 	(void)arg;
@@ -191,7 +214,7 @@ static const struct {
     {"help", cmd_help},         {"list", cmd_list},       {"ls", cmd_list},
     {"start", cmd_start},       {"stop", cmd_stop},       {"pause", cmd_pause},
     {"resume", cmd_resume},     {"console", cmd_console}, {"stats", cmd_stats},
-    {"poweroff", cmd_poweroff},
+    {"poweroff", cmd_poweroff}, {"debug", cmd_debug},
 };
 
 static void run_line(char *l)

@@ -39,6 +39,7 @@ struct cfg_vm {
 struct cfg {
 	bool poweroff_when_idle; /* power the host off when no VM is left running */
 	uint32_t timeslice_us; /* scheduler time slice */
+	bool debug_commands; /* shell commands that test crash handling */
 	unsigned nvms;
 	struct cfg_vm vms[CFG_MAX_VMS];
 };

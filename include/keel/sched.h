@@ -20,6 +20,7 @@ void sched_remove_locked(struct vcpu *v);
 void sched_loop(struct cpu *c) __attribute__((noreturn));
 /* Hooks for the boot CPU's loop (the shell) and VM end (core/vm.c). */
 void shell_poll(void);
+extern bool shell_debug_commands;
 void vm_finish(struct vm *vm);
 
 #endif

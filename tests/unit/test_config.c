@@ -109,6 +109,17 @@ static const char example[] = "# Comments start with '#' anywhere outside a quot
 			      "entry = 0x100010\n"
 			      "memory = 4M\n";
 
+static void test_debug_commands(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[keel]\ndebug-commands = yes\n"), 0);
+	assert_true(cfg.debug_commands);
+	assert_int_equal(parse("[keel]\n"), 0);
+	assert_false(cfg.debug_commands);
+	assert_int_equal(parse("[keel]\ndebug-commands = maybe\n"), 1);
+	assert_false(cfg.debug_commands);
+}
+
 static void test_full_example(void **state)
 {
 	const struct cfg_vm *web, *raw;
@@ -225,7 +236,7 @@ static void test_keel_errors(void **state)
 	expect_error("[keel]\ntimeslice =\n", 2, "timeslice: missing value");
 	expect_error("[keel]\ntimeslise = 5ms\n", 2,
 		     "unknown key 'timeslise' in [keel] (expected one of: poweroff-when-idle, "
-		     "timeslice)");
+		     "timeslice, debug-commands)");
 	expect_error("[keel]\nmemory = 5M\n", 2, "'memory' belongs in a [vm NAME] section");
 	expect_error("[keel extra]\n", 1, "[keel] takes no name");
 
@@ -871,6 +882,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_example),
+	    cmocka_unit_test(test_debug_commands),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_keel_section),
 	    cmocka_unit_test(test_keel_errors),
