@@ -144,6 +144,14 @@ static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
 	skip_insn(v, e);
 }
 
+/* An instruction that must not take effect on the real machine (INVD
+ * would discard cache lines that may hold Keel's or another VM's data):
+ * carried out as a no-op. */
+static void handle_skip(struct vcpu *v, const struct vm_exit *e)
+{
+	skip_insn(v, e);
+}
+
 static void handle_ud(struct vcpu *v, const struct vm_exit *e)
 {
 	(void)e;
@@ -176,6 +184,7 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
     [EXIT_HYPERCALL] = handle_hypercall,
     [EXIT_INIT] = handle_init,
     [EXIT_XSETBV] = handle_xsetbv,
+    [EXIT_SKIP] = handle_skip,
     [EXIT_UD] = handle_ud,
     [EXIT_INVALID] = handle_invalid,
     [EXIT_UNKNOWN] = handle_unknown,

@@ -22,7 +22,7 @@ int io_bus_register(struct io_bus *bus, const struct io_range *range)
 {
 	unsigned i;
 
-	if (bus->n >= IO_BUS_MAX_RANGES || !range->len)
+	if (bus->n >= IO_BUS_MAX_RANGES || !range->len || range->base + range->len < range->base)
 		return -1;
 	for (i = 0; i < bus->n; i++) {
 		const struct io_range *r = &bus->r[i];

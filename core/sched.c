@@ -125,6 +125,7 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 	uint64_t ticks_seen = c->ticks;
 
 	fpu_restore(v->fpu);
+	debugregs_load(v->dr);
 	if (v->xcr0 != fpu_xcr0_supported())
 		xsetbv(0, v->xcr0);
 	c->need_resched = false;
@@ -141,6 +142,7 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 	if (v->xcr0 != fpu_xcr0_supported())
 		xsetbv(0, fpu_xcr0_supported());
 	fpu_save(v->fpu);
+	debugregs_save(v->dr);
 }
 
 static void after_slice(struct cpu *c, struct vcpu *v, uint64_t start)

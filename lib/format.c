@@ -92,10 +92,9 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			while (*fmt >= '0' && *fmt <= '9')
 				prec = prec * 10 + (*fmt++ - '0');
 		}
-		int lng = 0;
+		int lng = 0; /* -2 hh, -1 h, 0 int, 1 long and wider */
 		while (*fmt == 'l' || *fmt == 'z' || *fmt == 'h') {
-			if (*fmt != 'h')
-				lng = 2;
+			lng = *fmt == 'h' ? (lng < 0 ? -2 : -1) : 1;
 			fmt++;
 		}
 		char tmp[24];
@@ -103,31 +102,45 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		switch (*fmt) {
 		case 'd':
 		case 'i': {
-			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-			n = format_number(tmp, v < 0 ? (uint64_t)-v : (uint64_t)v, 10, false,
+			int64_t v = lng > 0 ? va_arg(ap, int64_t) : va_arg(ap, int);
+			if (lng == -1)
+				v = (short)v;
+			else if (lng == -2)
+				v = (signed char)v;
+			n = format_number(tmp, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, false,
 					  v < 0);
 			put_padded(&o, tmp, n, width, left, pad);
 			break;
 		}
 		case 'u':
 		case 'x':
-		case 'X': {
-			uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int);
-			n = format_number(tmp, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', false);
-			if (alt && *fmt != 'u') {
-				put(&o, '0');
-				put(&o, 'x');
-				width -= 2;
-			}
-			put_padded(&o, tmp, n, width, left, pad);
-			break;
-		}
+		case 'X':
 		case 'p': {
-			uint64_t v = (uintptr_t)va_arg(ap, void *);
-			put(&o, '0');
-			put(&o, 'x');
-			n = format_number(tmp, v, 16, false, false);
-			put_padded(&o, tmp, n, width, left, pad);
+			uint64_t v;
+			if (*fmt == 'p')
+				v = (uintptr_t)va_arg(ap, void *);
+			else
+				v = lng > 0 ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int);
+			if (lng == -1)
+				v = (uint16_t)v;
+			else if (lng == -2)
+				v = (uint8_t)v;
+			bool prefix = *fmt == 'p' || (alt && *fmt != 'u');
+			char num[24];
+			size_t digits =
+			    format_number(num, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', false);
+			n = 0;
+			if (prefix && pad == '0' && !left) {
+				/* zeros go between the prefix and the digits */
+				put(&o, '0');
+				put(&o, *fmt == 'X' ? 'X' : 'x');
+				width -= 2;
+			} else if (prefix) {
+				tmp[n++] = '0';
+				tmp[n++] = *fmt == 'X' ? 'X' : 'x';
+			}
+			memcpy(tmp + n, num, digits);
+			put_padded(&o, tmp, n + digits, width, left, pad);
 			break;
 		}
 		case 's': {

@@ -5,12 +5,13 @@
  * arrive with the virtual interrupt controllers. */
 #include <keel/heap.h>
 #include <keel/string.h>
+#include <keel/uart16550.h>
 #include <keel/vdev.h>
 
 #define UART_BASE 0x3F8
 #define UART_PORTS 8
-#define LINE_MAX 200
-#define RX_FIFO 16
+#define LINE_MAX UART_LINE_MAX
+#define RX_FIFO UART_RX_FIFO
 
 #define LCR_DLAB 0x80
 #define LSR_DR 0x01
@@ -19,15 +20,6 @@
 #define IIR_NO_INT 0x01
 #define IIR_FIFO 0xC0
 
-/* Everything a snapshot needs, and nothing else. */
-struct uart16550_state {
-	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
-	uint8_t rx[RX_FIFO];
-	uint8_t rx_head, rx_count;
-	uint16_t line_len;
-	char line[LINE_MAX];
-};
-
 struct uart16550 {
 	struct vm *vm;
 	struct uart16550_state s;
@@ -35,28 +27,32 @@ struct uart16550 {
 
 static void flush_line(struct uart16550 *u)
 {
-	if (u->s.line_len) {
-		vmconsole_output(u->vm, u->s.line, u->s.line_len);
-		u->s.line_len = 0;
-	}
+	vmconsole_output(u->vm, u->s.line, u->s.line_len);
+	u->s.line_len = 0;
 }
 
 static void transmit(struct uart16550 *u, uint8_t c)
 {
 	if (vmconsole_attached() == u->vm) {
-		flush_line(u);
+		if (u->s.line_len)
+			flush_line(u);
 		vmconsole_raw(u->vm, (char)c);
-		return;
-	}
-	if (c == '\n') {
-		flush_line(u);
 		return;
 	}
 	if (c == '\r')
 		return;
+	if (c == '\n') {
+		if (!u->s.wrapped)
+			flush_line(u);
+		u->s.wrapped = false;
+		return;
+	}
+	u->s.wrapped = false;
 	u->s.line[u->s.line_len++] = (char)c;
-	if (u->s.line_len == LINE_MAX)
+	if (u->s.line_len == LINE_MAX) {
 		flush_line(u); /* an overlong line is split, never dropped */
+		u->s.wrapped = true;
+	}
 }
 
 static uint32_t uart_read(void *dev, uint64_t off, unsigned size)
@@ -172,7 +168,7 @@ static int uart_create(struct vm *vm)
 
 static void uart_flush(struct vm *vm)
 {
-	if (vm->uart)
+	if (vm->uart && vm->uart->s.line_len)
 		flush_line(vm->uart);
 }
 

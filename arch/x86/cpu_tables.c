@@ -110,3 +110,37 @@ bool rdmsr_safe(uint32_t msr, uint64_t *val)
 	*val = ((uint64_t)hi << 32) | lo;
 	return ok;
 }
+
+bool xsetbv_safe(uint32_t idx, uint64_t v)
+{
+	int ok = 1;
+
+	asm volatile("1: xsetbv\n"
+		     "2:\n"
+		     ".pushsection .fixup, \"ax\"\n"
+		     "3: movl $0, %0\n"
+		     "   jmp 2b\n"
+		     ".popsection\n"
+		     ".pushsection __ex_table, \"a\"\n"
+		     ".quad 1b, 3b\n"
+		     ".popsection\n"
+		     : "+r"(ok)
+		     : "c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+	return ok;
+}
+
+void debugregs_save(uint64_t dr[4])
+{
+	asm volatile("mov %%dr0, %0" : "=r"(dr[0]));
+	asm volatile("mov %%dr1, %0" : "=r"(dr[1]));
+	asm volatile("mov %%dr2, %0" : "=r"(dr[2]));
+	asm volatile("mov %%dr3, %0" : "=r"(dr[3]));
+}
+
+void debugregs_load(const uint64_t dr[4])
+{
+	asm volatile("mov %0, %%dr0" : : "r"(dr[0]));
+	asm volatile("mov %0, %%dr1" : : "r"(dr[1]));
+	asm volatile("mov %0, %%dr2" : : "r"(dr[2]));
+	asm volatile("mov %0, %%dr3" : : "r"(dr[3]));
+}

@@ -7,6 +7,7 @@
 #define SIZE_4K 0x1000ULL
 #define SIZE_2M 0x200000ULL
 #define GPA_LIMIT (1ULL << 48)
+#define HPA_LIMIT (1ULL << 52)
 #define LARGE_PAGE (1ULL << 7) /* the same bit in NPT and EPT entries */
 
 static unsigned index_at(uint64_t gpa, unsigned level)
@@ -20,6 +21,7 @@ int npt_init(struct npt *n, const struct npt_format *fmt, const struct npt_mem_o
 
 	n->fmt = fmt;
 	n->mem = mem;
+	n->root_pa = 0;
 	n->table_pages = 0;
 	if (!root)
 		return -1;
@@ -53,13 +55,19 @@ static int map_one(struct npt *n, uint64_t gpa, uint64_t hpa, unsigned leaf_leve
 		if (!table)
 			return -1;
 	}
-	table[index_at(gpa, leaf_level)] = hpa | (leaf_level ? n->fmt->leaf_2m : n->fmt->leaf_4k);
+	uint64_t *leaf = &table[index_at(gpa, leaf_level)];
+	if (leaf_level == 1 && *leaf && !(*leaf & LARGE_PAGE))
+		return -1; /* a table of 4 KiB mappings is there: no silent replacement */
+	*leaf = hpa | (leaf_level ? n->fmt->leaf_2m : n->fmt->leaf_4k);
 	return 0;
 }
 
 int npt_map(struct npt *n, uint64_t gpa, uint64_t hpa, uint64_t size)
 {
-	if ((gpa | hpa | size) & (SIZE_4K - 1) || gpa + size > GPA_LIMIT || gpa + size < gpa)
+	/* Both ranges must be page aligned and fit the 52-bit physical address
+	 * space, or the high bits would land in the entry's attribute bits. */
+	if ((gpa | hpa | size) & (SIZE_4K - 1) || gpa + size > GPA_LIMIT || gpa + size < gpa ||
+	    hpa + size > HPA_LIMIT || hpa + size < hpa)
 		return -1;
 	while (size) {
 		bool big = !((gpa | hpa) & (SIZE_2M - 1)) && size >= SIZE_2M;

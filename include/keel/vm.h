@@ -66,6 +66,7 @@ enum exit_kind {
 	EXIT_HYPERCALL,
 	EXIT_INIT,
 	EXIT_XSETBV,
+	EXIT_SKIP, /* an instruction carried out as a no-op (INVD) */
 	EXIT_UD, /* the guest used an instruction it may not: inject #UD */
 	EXIT_INVALID, /* the backend refused to enter the guest */
 	EXIT_UNKNOWN,
@@ -102,6 +103,7 @@ struct vcpu {
 	void *arch; /* backend's per-vCPU state (VMCB / VMCS) */
 	void *fpu; /* XSAVE area */
 	uint64_t xcr0;
+	uint64_t dr[4]; /* DR0-DR3, switched with the vCPU like its FPU state */
 	uint64_t run_start;
 	uint64_t cpu_time_ns;
 	uint64_t exits[EXIT_KIND_COUNT];

@@ -117,8 +117,10 @@ static void expect_mapped(const struct npt *n, uint64_t gpa, uint64_t hpa, uint6
 	for (uint64_t off = 0; off < size; off += PAGE) {
 		unsigned got = 99;
 		uint64_t e = npt_lookup(n, gpa + off, &got);
-		uint64_t want = level ? ((hpa + off) & ~(SIZE_2M - 1)) | f->leaf_2m
-				      : (hpa + off) | f->leaf_4k;
+		uint64_t want = (hpa + off) | f->leaf_4k;
+
+		if (level)
+			want = ((hpa + off) & ~(SIZE_2M - 1)) | f->leaf_2m;
 		assert_int_equal(got, level);
 		assert_int_equal(e, want);
 	}
@@ -279,8 +281,8 @@ static void test_alloc_failure(void **state)
 		setup(NULL);
 		n = new_npt(state);
 		allocs_left = budget;
-		assert_int_equal(npt_map(&n, SIZE_2M - PAGE, SIZE_2M - PAGE,
-					 2 * PAGE + SIZE_1G), -1);
+		assert_int_equal(npt_map(&n, SIZE_2M - PAGE, SIZE_2M - PAGE, 2 * PAGE + SIZE_1G),
+				 -1);
 		assert_int_equal(n.table_pages, 1 + (uint64_t)budget);
 		destroy_all_freed(&n);
 		teardown(NULL);
@@ -330,17 +332,19 @@ static void test_2m_over_4k_table(void **state)
 }
 
 /* Each test twice, named by format. */
-#define BOTH(t) {"npt_" #t, t, setup, teardown, &npt_fmt}, {"ept_" #t, t, setup, teardown, &ept_fmt}
+/* clang-format off */
+#define NPT(t) {"npt_" #t, t, setup, teardown, &npt_fmt}
+#define EPT(t) {"ept_" #t, t, setup, teardown, &ept_fmt}
+/* clang-format on */
+#define BOTH(t) NPT(t), EPT(t)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    BOTH(test_init_destroy),	BOTH(test_init_alloc_failure),
-	    BOTH(test_2m_leaves),	BOTH(test_4k_when_unaligned),
-	    BOTH(test_mixed_range),	BOTH(test_far_apart),
-	    BOTH(test_refused_ranges),	BOTH(test_refused_host_ranges),
-	    BOTH(test_alloc_failure),	BOTH(test_no_remap_inside_2m),
-	    BOTH(test_2m_over_4k_table),
+	    BOTH(test_init_destroy),       BOTH(test_init_alloc_failure),  BOTH(test_2m_leaves),
+	    BOTH(test_4k_when_unaligned),  BOTH(test_mixed_range),         BOTH(test_far_apart),
+	    BOTH(test_refused_ranges),     BOTH(test_refused_host_ranges), BOTH(test_alloc_failure),
+	    BOTH(test_no_remap_inside_2m), BOTH(test_2m_over_4k_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

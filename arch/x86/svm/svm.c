@@ -161,28 +161,6 @@ static int svm_cpu_enable(struct cpu *c)
 	return 0;
 }
 
-static void *npt_alloc_page(void)
-{
-	return page_alloc_zeroed(0);
-}
-
-static void npt_free_page(void *va)
-{
-	page_free(va, 0);
-}
-
-static uint64_t npt_va_to_pa(void *va)
-{
-	return (uint64_t)va;
-}
-
-static void *npt_pa_to_va(uint64_t pa)
-{
-	return (void *)pa;
-}
-
-const struct npt_mem_ops npt_keel_mem = {npt_alloc_page, npt_free_page, npt_va_to_pa, npt_pa_to_va};
-
 static int svm_vm_init(struct vm *vm)
 {
 	struct svm_vm *s = kzalloc(sizeof(*s));
@@ -232,9 +210,10 @@ static int svm_vcpu_init(struct vcpu *v)
 	s->vmcb_pa = (uint64_t)vmcb;
 	s->last_cpu = -1;
 	vmcb->icpt_misc1 = ICPT_INTR | ICPT_NMI | ICPT_SMI | ICPT_INIT | ICPT_CPUID | ICPT_HLT |
-			   ICPT_INVLPGA | ICPT_IOIO | ICPT_MSR | ICPT_SHUTDOWN | ICPT_TASKSW;
+			   ICPT_INVD | ICPT_INVLPGA | ICPT_IOIO | ICPT_MSR | ICPT_SHUTDOWN |
+			   ICPT_TASKSW;
 	vmcb->icpt_misc2 = ICPT_VMRUN | ICPT_VMMCALL | ICPT_VMLOAD | ICPT_VMSAVE | ICPT_STGI |
-			   ICPT_CLGI | ICPT_SKINIT | ICPT_XSETBV;
+			   ICPT_CLGI | ICPT_SKINIT | ICPT_XSETBV | ICPT_MONITOR | ICPT_MWAIT;
 	vmcb->iopm_pa = (uint64_t)iopm;
 	vmcb->msrpm_pa = (uint64_t)msrpm;
 	vmcb->int_ctl = INT_CTL_V_INTR_MASKING;
@@ -364,6 +343,7 @@ static uint8_t fixed_insn_len(uint64_t code)
 	switch (code) {
 	case SVM_EXIT_CPUID:
 	case SVM_EXIT_MSR:
+	case SVM_EXIT_INVD:
 		return 2;
 	case SVM_EXIT_HLT:
 		return 1;
@@ -434,6 +414,11 @@ static void svm_decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e
 	case SVM_EXIT_XSETBV:
 		e->kind = EXIT_XSETBV;
 		break;
+	case SVM_EXIT_INVD:
+		e->kind = EXIT_SKIP;
+		break;
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:

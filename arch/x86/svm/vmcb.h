@@ -88,6 +88,8 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define ICPT_STGI (1u << 4)
 #define ICPT_CLGI (1u << 5)
 #define ICPT_SKINIT (1u << 6)
+#define ICPT_MONITOR (1u << 10)
+#define ICPT_MWAIT (1u << 11)
 #define ICPT_XSETBV (1u << 13)
 
 #define INT_CTL_V_INTR_MASKING (1u << 24)
@@ -118,6 +120,8 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define SVM_EXIT_STGI 0x84
 #define SVM_EXIT_CLGI 0x85
 #define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_MONITOR 0x8a
+#define SVM_EXIT_MWAIT 0x8b
 #define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID ((uint64_t)-1)

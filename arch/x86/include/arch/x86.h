@@ -118,6 +118,12 @@ static inline void xsetbv(uint32_t idx, uint64_t v)
 {
 	asm volatile("xsetbv" : : "c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
+/* XSETBV with a value that came from a guest: false if the CPU refused it. */
+bool xsetbv_safe(uint32_t idx, uint64_t v);
+
+/* Debug address registers belong to whichever vCPU runs; Keel uses none. */
+void debugregs_save(uint64_t dr[4]);
+void debugregs_load(const uint64_t dr[4]);
 
 static inline uint64_t read_rflags(void)
 {
