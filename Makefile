@@ -21,7 +21,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -fno-stack-pr
 HV_ASFLAGS := -Iinclude -Iarch/x86/include -MMD -MP -D__ASSEMBLY__
 HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 
-HV_SRCS := $(wildcard arch/x86/*.c arch/x86/*.S arch/x86/svm/*.c arch/x86/svm/*.S \
+HV_SRCS := $(wildcard arch/x86/*.c arch/x86/*.S arch/x86/svm/*.c arch/x86/svm/*.S arch/x86/vmx/*.c arch/x86/vmx/*.S \
 	core/*.c vdev/*.c lib/*.c drivers/*.c)
 HV_OBJS := $(patsubst %,$(BUILD)/hv/%.o,$(HV_SRCS))
 

@@ -48,6 +48,7 @@ enum key {
 	K_KERNEL,
 	K_IMAGE,
 	K_CMDLINE,
+	K_INITRD,
 	K_LOAD,
 	K_ENTRY,
 	K_MEMORY,
@@ -66,6 +67,7 @@ static const char *const key_names[NKEYS] = {
     "kernel",
     "image",
     "cmdline",
+    "initrd",
     "load-address",
     "entry",
     "memory",
@@ -77,7 +79,7 @@ static const char *const key_names[NKEYS] = {
 };
 #define KEEL_KEY_LIST "poweroff-when-idle, timeslice, debug-commands"
 #define VM_KEY_LIST                                                                 \
-	"kernel, image, cmdline, load-address, entry, memory, vcpus, weight, cap, " \
+	"kernel, image, cmdline, initrd, load-address, entry, memory, vcpus, weight, cap, " \
 	"cpus, autostart"
 
 enum section {
@@ -405,6 +407,8 @@ static bool set_key(struct parser *ps, enum key k, struct span v)
 		return set_text(ps, k, v, vm->file, sizeof(vm->file));
 	case K_CMDLINE:
 		return set_text(ps, k, v, vm->cmdline, sizeof(vm->cmdline));
+	case K_INITRD:
+		return set_text(ps, k, v, vm->initrd, sizeof(vm->initrd));
 	case K_LOAD:
 	case K_ENTRY:
 		return get_number(ps, k, v, no_units, 0, UINT64_MAX,
@@ -461,7 +465,7 @@ static void finish_vm(struct parser *ps)
 	if (!kernel && !image)
 		report(ps, vm->line,
 		       VM_FMT " has no kernel or image (add 'kernel = FILE' for a "
-			      "Multiboot kernel or 'image = FILE' for a flat binary)",
+			      "Linux or Multiboot kernel or 'image = FILE' for a flat binary)",
 		       VM_ARG(vm));
 	if (kernel && image)
 		report(ps, seen[K_KERNEL] > seen[K_IMAGE] ? seen[K_KERNEL] : seen[K_IMAGE],
@@ -478,7 +482,7 @@ static void finish_vm(struct parser *ps)
 		       VM_ARG(vm));
 	if (kernel != image) {
 		for (enum key k = K_CMDLINE; k <= K_ENTRY; k++)
-			if (seen[k] && (k == K_CMDLINE) != kernel)
+			if (seen[k] && (k == K_CMDLINE || k == K_INITRD) != kernel)
 				report(ps, seen[k],
 				       "%s only applies to '%s' VMs; this one uses "
 				       "'%s'",

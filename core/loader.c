@@ -181,7 +181,8 @@ static void set_protected_mode_entry(struct vcpu *v, uint32_t entry, uint32_t ea
 	v->regs.rflags = 0x2;
 }
 
-int loader_load(struct vm *vm, const void *image, uint64_t size, char *err, size_t errlen)
+int loader_load(struct vm *vm, const void *image, uint64_t size, const void *initrd,
+		uint64_t initrd_size, char *err, size_t errlen)
 {
 	const struct cfg_vm *cfg = vm->cfg;
 	uint32_t entry;
@@ -194,6 +195,10 @@ int loader_load(struct vm *vm, const void *image, uint64_t size, char *err, size
 		set_protected_mode_entry(vm->vcpu[0], (uint32_t)cfg->entry, 0, 0);
 		return 0;
 	}
+	if (loader_is_bzimage(image, size))
+		return loader_load_linux(vm, image, size, initrd, initrd_size, err, errlen);
+	if (initrd)
+		return ERR("initrd is only for Linux kernels; %s is a Multiboot kernel", cfg->file);
 	if (load_multiboot(vm, image, size, &entry, err, errlen) || write_mbi(vm, err, errlen))
 		return -1;
 	set_protected_mode_entry(vm->vcpu[0], entry, MB1_BOOT_MAGIC, MBI_GPA);

@@ -113,8 +113,8 @@ static void start_vms(void)
 	}
 	klog("%u VM%s configured, %u started; shell on COM1 (type 'help')", total,
 	     total == 1 ? "" : "s", started);
-	if (!started)
-		power_check_idle();
+	power_boot_done = true;
+	power_check_idle();
 }
 
 void cpu_main(struct cpu *c)
@@ -170,8 +170,12 @@ void kmain(uint32_t magic, uint32_t info)
 
 	backend = svm_probe(why, sizeof(why));
 	if (!backend) {
-		klog("cannot run virtual machines: %s", why);
-		panic("no usable hardware virtualization");
+		char why_vmx[160];
+		backend = vmx_probe(why_vmx, sizeof(why_vmx));
+		if (!backend) {
+			klog("cannot run virtual machines: AMD-V: %s; Intel VT-x: %s", why, why_vmx);
+			panic("no usable hardware virtualization");
+		}
 	}
 	backend->describe(why, sizeof(why));
 	klog("%s", why);

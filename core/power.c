@@ -7,12 +7,13 @@
 #include <keel/sched.h>
 
 bool power_off_when_idle;
+bool power_boot_done; /* every autostart VM has been started */
 
 void power_check_idle(void)
 {
 	bool busy = false;
 
-	if (!power_off_when_idle)
+	if (!power_off_when_idle || !power_boot_done)
 		return;
 	spin_lock(&sched_lock);
 	for (unsigned i = 0; i < MAX_VMS; i++)

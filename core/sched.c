@@ -129,7 +129,9 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 	if (v->xcr0 != fpu_xcr0_supported())
 		xsetbv(0, v->xcr0);
 	c->need_resched = false;
-	c->slice_end = time_ns() + sched_timeslice_ns;
+	uint64_t now = time_ns(), slice = sched_timeslice_ns;
+	uint64_t left = group_budget_left(&v->vm->group, now);
+	c->slice_end = now + (left < slice ? left : slice);
 	while (!c->need_resched && v->state == VCPU_RUNNING && v->vm->state == VM_RUNNING) {
 		backend->vcpu_run(v, &exit);
 		v->exits[exit.kind]++;
@@ -139,6 +141,7 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 			shell_poll();
 		}
 	}
+	backend->vcpu_put(v);
 	if (v->xcr0 != fpu_xcr0_supported())
 		xsetbv(0, fpu_xcr0_supported());
 	fpu_save(v->fpu);

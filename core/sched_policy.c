@@ -107,6 +107,33 @@ static uint64_t saturating_add(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
+static uint64_t group_budget(const struct sched_group *g)
+{
+	return (uint64_t)g->cap_pct * SCHED_CAP_PERIOD_NS / 100;
+}
+
+/* Usage carried into the period containing NOW. A slice can only be ended
+ * at a timer tick, so a capped group may overrun its budget a little; the
+ * overrun is paid back from the following periods rather than forgotten,
+ * so over time the group gets exactly its cap. Idle periods repay it. */
+static uint64_t group_used_at(const struct sched_group *g, uint64_t now, uint64_t *window)
+{
+	uint64_t start = g->window_start, used = g->used;
+
+	if (now >= start && now - start >= SCHED_CAP_PERIOD_NS) {
+		uint64_t periods = (now - start) / SCHED_CAP_PERIOD_NS;
+		uint64_t repaid = g->cap_pct ? periods * group_budget(g) : UINT64_MAX;
+
+		if (g->cap_pct && periods > UINT64_MAX / group_budget(g))
+			repaid = UINT64_MAX;
+		used = used > repaid ? used - repaid : 0;
+		start += periods * SCHED_CAP_PERIOD_NS;
+	}
+	if (window)
+		*window = start;
+	return used;
+}
+
 void se_account(struct sched_entity *se, uint64_t ran, uint64_t now)
 {
 	struct sched_group *g = se->group;
@@ -117,27 +144,22 @@ void se_account(struct sched_entity *se, uint64_t ran, uint64_t now)
 		return;
 	/* Roll the window forward by whole periods, so period boundaries stay
 	 * where they were even after a long idle stretch. */
-	if (now >= g->window_start && now - g->window_start >= SCHED_CAP_PERIOD_NS) {
-		uint64_t periods = (now - g->window_start) / SCHED_CAP_PERIOD_NS;
-
-		g->window_start += periods * SCHED_CAP_PERIOD_NS;
-		g->used = 0;
-	}
-	g->used = saturating_add(g->used, ran);
+	g->used = saturating_add(group_used_at(g, now, &g->window_start), ran);
 }
 
 bool group_throttled(struct sched_group *g, uint64_t now)
 {
-	uint64_t budget;
-
 	if (!g || g->cap_pct == 0)
 		return false;
-	/* An expired window is not throttling anyone: the next se_account will
-	 * start a new one. */
-	if (now >= g->window_start && now - g->window_start >= SCHED_CAP_PERIOD_NS)
-		return false;
-	budget = (uint64_t)g->cap_pct * SCHED_CAP_PERIOD_NS / 100;
-	return g->used >= budget;
+	return group_used_at(g, now, NULL) >= group_budget(g);
+}
+
+uint64_t group_budget_left(const struct sched_group *g, uint64_t now)
+{
+	if (!g || g->cap_pct == 0)
+		return UINT64_MAX;
+	uint64_t used = group_used_at(g, now, NULL), budget = group_budget(g);
+	return used < budget ? budget - used : 0;
 }
 
 uint64_t group_unthrottle_time(const struct sched_group *g)

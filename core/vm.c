@@ -170,11 +170,12 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "it is %s", vm_state_name(vm->state));
 		return -1;
 	}
-	if (!mod) {
+	const struct boot_module *initrd = cfg->initrd[0] ? boot_find_module(cfg->initrd) : NULL;
+	if (!mod || (cfg->initrd[0] && !initrd)) {
 		snprintf(err, errlen,
 			 "boot module '%s' was not loaded (add it to the boot "
 			 "loader's module list)",
-			 cfg->file);
+			 mod ? cfg->initrd : cfg->file);
 		return -1;
 	}
 	memset(vm->vcpu, 0, sizeof(vm->vcpu));
@@ -192,7 +193,9 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of hypervisor memory");
 	failed = failed || alloc_ram(vm, cfg->memory, err, errlen) ||
 		 create_vcpus(vm, err, errlen) || vdev_create_all(vm, err, errlen) ||
-		 loader_load(vm, (const void *)mod->start, mod->end - mod->start, err, errlen);
+		 loader_load(vm, (const void *)mod->start, mod->end - mod->start,
+			     initrd ? (const void *)initrd->start : NULL,
+			     initrd ? initrd->end - initrd->start : 0, err, errlen);
 	mem_account_end();
 	if (failed) {
 		free_resources(vm);
@@ -267,12 +270,13 @@ void vm_finish(struct vm *vm)
 	}
 	format_cpu_list(cpus_buf, sizeof(cpus_buf), vm);
 	vdev_flush_all(vm);
-	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name, vm->stop_reason,
-	     cpu_ns / 1000000, cpus_buf, exits);
 	free_resources(vm);
+	/* Announce it only once it can be started again. */
 	spin_lock(&sched_lock);
 	vm->state = VM_STOPPED;
 	spin_unlock(&sched_lock);
+	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name,
+	     vm->stop_reason, cpu_ns / 1000000, cpus_buf, exits);
 	power_check_idle();
 }
 

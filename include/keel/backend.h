@@ -26,6 +26,9 @@ struct backend_ops {
 	 * Called with interrupts disabled; physical interrupts that end the
 	 * run have been handled by the host when it returns. */
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+	/* The vCPU leaves this CPU (end of a time slice, on the CPU that ran
+	 * it): its next run may be on another CPU. VMX clears the VMCS here. */
+	void (*vcpu_put)(struct vcpu *v);
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 };
 
@@ -33,5 +36,6 @@ extern const struct backend_ops *backend;
 
 /* Each backend: NULL if this CPU cannot run it, with the reason in WHY. */
 const struct backend_ops *svm_probe(char *why, unsigned len);
+const struct backend_ops *vmx_probe(char *why, unsigned len);
 
 #endif

@@ -16,7 +16,7 @@
 #define CFG_MAX_CPUS 256 /* physical CPUs a pinning list may name */
 
 enum cfg_payload {
-	CFG_PAYLOAD_MULTIBOOT, /* kernel = FILE: a Multiboot v1 kernel */
+	CFG_PAYLOAD_MULTIBOOT, /* kernel = FILE: a Multiboot v1 kernel or a Linux bzImage */
 	CFG_PAYLOAD_FLAT, /* image = FILE: a flat binary at load-address */
 };
 
@@ -25,6 +25,7 @@ struct cfg_vm {
 	enum cfg_payload payload;
 	char file[CFG_PATH_MAX];
 	char cmdline[CFG_CMDLINE_MAX];
+	char initrd[CFG_PATH_MAX]; /* Linux initramfs module, "" if none */
 	uint64_t memory; /* bytes, a multiple of 2 MiB */
 	uint64_t load_addr; /* flat images only */
 	uint64_t entry; /* flat images only */

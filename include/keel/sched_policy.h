@@ -54,6 +54,9 @@ struct sched_entity *rq_pick(struct runqueue *rq, uint64_t now);
 void se_account(struct sched_entity *se, uint64_t ran, uint64_t now);
 /* True if SE's group has used its cap for the period containing NOW. */
 bool group_throttled(struct sched_group *g, uint64_t now);
+/* CPU time the group may still use in the period containing NOW (UINT64_MAX
+ * when uncapped): a slice is cut to it. */
+uint64_t group_budget_left(const struct sched_group *g, uint64_t now);
 /* When the throttled group may run again (the end of its current period). */
 uint64_t group_unthrottle_time(const struct sched_group *g);
 bool se_allowed_on(const struct sched_entity *se, int cpu);

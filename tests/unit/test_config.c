@@ -120,6 +120,18 @@ static void test_debug_commands(void **state)
 	assert_false(cfg.debug_commands);
 }
 
+static void test_initrd(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[vm l]\nkernel = vmlinuz\ninitrd = initrd.img\nmemory = 256M\n"), 0);
+	assert_string_equal(cfg.vms[0].initrd, "initrd.img");
+	expect_error("[vm f]\nimage = f.bin\nload-address = 0x1000\ninitrd = i.img\n"
+		     "memory = 4M\n",
+		     4, "initrd only applies to 'kernel' VMs");
+	expect_error("[vm l]\nkernel = vmlinuz\ninitrd = a/b.img\nmemory = 64M\n", 3,
+		     "initrd: 'a/b.img' contains '/'");
+}
+
 static void test_full_example(void **state)
 {
 	const struct cfg_vm *web, *raw;
@@ -491,7 +503,7 @@ static void test_error_classes(void **state)
 	(void)state;
 	expect_error("[vm web1]\nkernel = k\nmemroy = 64M\nmemory = 64M\n", 3,
 		     "unknown key 'memroy' in [vm web1] (expected one of: kernel, image, cmdline, "
-		     "load-address, entry, memory, vcpus, weight, cap, cpus, autostart)");
+		     "initrd, load-address, entry, memory, vcpus, weight, cap, cpus, autostart)");
 	expect_error("[vm a]\nkernel = k\nmemory = 2M\ntimeslice = 1ms\n", 4,
 		     "'timeslice' belongs in [keel]");
 	expect_error("[vmm a]\nkernel = k\n", 1,
@@ -882,6 +894,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_example),
+	    cmocka_unit_test(test_initrd),
 	    cmocka_unit_test(test_debug_commands),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_keel_section),

@@ -468,6 +468,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	svm_decode_exit(v, vmcb, e);
 }
 
+static void svm_vcpu_put(struct vcpu *v)
+{
+	(void)v; /* a VMCB may be run on any CPU next: nothing to do */
+}
+
 const struct backend_ops svm_ops = {
     .name = "svm",
     .describe = svm_describe,
@@ -481,5 +486,6 @@ const struct backend_ops svm_ops = {
     .get_sregs = svm_get_sregs,
     .get_cr4 = svm_get_cr4,
     .vcpu_run = svm_vcpu_run,
+    .vcpu_put = svm_vcpu_put,
     .inject_exception = svm_inject_exception,
 };
