@@ -61,24 +61,12 @@ enum key {
 };
 #define FIRST_VM_KEY K_KERNEL
 static const char *const key_names[NKEYS] = {
-    "poweroff-when-idle",
-    "timeslice",
-    "debug-commands",
-    "kernel",
-    "image",
-    "cmdline",
-    "initrd",
-    "load-address",
-    "entry",
-    "memory",
-    "vcpus",
-    "weight",
-    "cap",
-    "cpus",
+    "poweroff-when-idle", "timeslice", "debug-commands", "kernel", "image",  "cmdline", "initrd",
+    "load-address",       "entry",     "memory",         "vcpus",  "weight", "cap",     "cpus",
     "autostart",
 };
 #define KEEL_KEY_LIST "poweroff-when-idle, timeslice, debug-commands"
-#define VM_KEY_LIST                                                                 \
+#define VM_KEY_LIST                                                                         \
 	"kernel, image, cmdline, initrd, load-address, entry, memory, vcpus, weight, cap, " \
 	"cpus, autostart"
 

@@ -3,6 +3,7 @@
  * sees the same answers wherever it runs, minus what Keel does not virtualize
  * (SVM/VMX, monitoring and power features, and until the virtual interrupt
  * controllers exist, the local APIC), plus a hypervisor leaf range. */
+#include <arch/fpu.h>
 #include <arch/x86.h>
 #include <keel/backend.h>
 #include <keel/exit.h>
@@ -98,7 +99,8 @@ static void subleaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	host(leaf, sub, r);
 	if (leaf == 7 && sub == 0) {
-		r[1] &= ~((1u << 2) /* SGX */ | (1u << 25) /* processor trace */);
+		r[1] &= ~((1u << 2) /* SGX */ | (1u << 14) /* MPX: obsolete, not switched */ |
+			  (1u << 25) /* processor trace */);
 		r[2] &= ~((1u << 5) /* WAITPKG */ | (1u << 30) /* SGX launch control */);
 	} else if (leaf == 7) {
 		r[0] = r[1] = r[2] = r[3] = 0;
@@ -112,6 +114,18 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 			/* XSAVE sizes (0xD) follow the guest's XCR0, which is loaded
 			 * now: the host answer is the right one. */
 			subleaf(leaf, sub, out);
+			if (leaf == 0xD && sub == 0) {
+				/* Only the components Keel switches between vCPUs. */
+				uint64_t ok = fpu_xcr0_supported() & ~0x18ULL; /* no MPX */
+				out[0] &= (uint32_t)ok;
+				out[3] &= (uint32_t)(ok >> 32);
+			} else if (leaf == 0xD && sub == 1) {
+				out[0] &= ~(1u << 3); /* XSAVES: needs IA32_XSS, not offered */
+				out[2] = out[3] = 0;
+			} else if (leaf == 0xD && sub >= 2 && sub < 64 &&
+				   !((fpu_xcr0_supported() & ~0x18ULL) >> sub & 1)) {
+				out[0] = out[1] = out[2] = out[3] = 0;
+			}
 			if (leaf == 4)
 				out[0] &= 0x3FFF; /* cores/threads sharing: per VM */
 			if (leaf == 7 && sub == 0 && out[0] > 0)

@@ -125,9 +125,10 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 				   initrd_size >> 20);
 		uint64_t at = (top - initrd_size) & ~0xFFFULL;
 		if (at < KERNEL_GPA + init_size)
-			return ERR("the kernel and the initramfs (%lu MiB) do not fit in %lu MiB of "
-				   "RAM together",
-				   initrd_size >> 20, vm->ram_size >> 20);
+			return ERR(
+			    "the kernel and the initramfs (%lu MiB) do not fit in %lu MiB of "
+			    "RAM together",
+			    initrd_size >> 20, vm->ram_size >> 20);
 		if (copy_to_guest(vm, at, initrd, initrd_size))
 			return ERR("cannot copy the initramfs into guest memory");
 		wr32(bp + HDR_RAMDISK_IMAGE, (uint32_t)at);
@@ -137,10 +138,10 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 	/* The memory map matches the VM: conventional memory, the legacy
 	 * BIOS hole, and everything from 1 MiB up. */
 	const struct e820_entry map[] = {
-		{0, 0x9FC00, 1},
-		{0x9FC00, 0x400, 2},
-		{0xF0000, 0x10000, 2},
-		{0x100000, vm->ram_size - 0x100000, 1},
+	    {0, 0x9FC00, 1},
+	    {0x9FC00, 0x400, 2},
+	    {0xF0000, 0x10000, 2},
+	    {0x100000, vm->ram_size - 0x100000, 1},
 	};
 	bp[BP_E820_ENTRIES] = sizeof(map) / sizeof(map[0]);
 	memcpy(bp + BP_E820_TABLE, map, sizeof(map));

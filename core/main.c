@@ -173,7 +173,8 @@ void kmain(uint32_t magic, uint32_t info)
 		char why_vmx[160];
 		backend = vmx_probe(why_vmx, sizeof(why_vmx));
 		if (!backend) {
-			klog("cannot run virtual machines: AMD-V: %s; Intel VT-x: %s", why, why_vmx);
+			klog("cannot run virtual machines: AMD-V: %s; Intel VT-x: %s", why,
+			     why_vmx);
 			panic("no usable hardware virtualization");
 		}
 	}
@@ -182,6 +183,7 @@ void kmain(uint32_t magic, uint32_t info)
 	if (backend->cpu_enable(bsp))
 		panic("cannot enable %s on the boot CPU", backend->name);
 	cpuid_policy_init();
+	sched_init();
 
 	smp_start_cpus();
 	for (unsigned i = 1; i < ncpus; i++)

@@ -10,6 +10,7 @@
 #define MSR_BIOS_SIGN_ID 0x8b
 #define MSR_MTRRCAP 0xfe
 #define MSR_MISC_ENABLE 0x1a0
+#define MSR_AMD_INT_PENDING 0xc0010055 /* SMI/C1E on interrupt pending */
 #define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 static bool pat_valid(uint64_t pat)
@@ -47,6 +48,12 @@ int msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_MISC_ENABLE:
 		*val = 1; /* fast strings */
 		return 0;
+	case MSR_TSC_AUX:
+		*val = v->tsc_aux;
+		return 0;
+	case MSR_AMD_INT_PENDING:
+		*val = 0; /* no C1E or SMI on pending interrupts */
+		return 0;
 	default:
 		return -1;
 	}
@@ -71,6 +78,13 @@ int msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		backend->get_sregs(v, &s);
 		s.pat = val;
 		backend->set_sregs(v, &s);
+		return 0;
+	case MSR_TSC_AUX:
+		/* RDTSCP returns it: it is switched with the vCPU, and loaded now. */
+		if (val >> 32)
+			return -1;
+		v->tsc_aux = val;
+		wrmsr(MSR_TSC_AUX, val);
 		return 0;
 	case MSR_BIOS_SIGN_ID: /* microcode revision probe: accepted, no effect */
 	case MSR_MISC_ENABLE:

@@ -54,6 +54,17 @@ void sched_remove_locked(struct vcpu *v)
 	v->se.cpu = -1;
 }
 
+/* TSC_AUX exists only on CPUs with RDTSCP. */
+static bool have_rdtscp;
+
+void sched_init(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	have_rdtscp = d & (1u << 27);
+}
+
 void sched_timer_tick(void)
 {
 	struct cpu *c = this_cpu();
@@ -126,6 +137,8 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 
 	fpu_restore(v->fpu);
 	debugregs_load(v->dr);
+	if (have_rdtscp)
+		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 	if (v->xcr0 != fpu_xcr0_supported())
 		xsetbv(0, v->xcr0);
 	c->need_resched = false;
@@ -142,6 +155,9 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 		}
 	}
 	backend->vcpu_put(v);
+	/* The guest's XCR0 is whatever is loaded now: not every CPU reports
+	 * the guest's XSETBV as an exit (QEMU's AMD-V does not). */
+	v->xcr0 = xgetbv(0);
 	if (v->xcr0 != fpu_xcr0_supported())
 		xsetbv(0, fpu_xcr0_supported());
 	fpu_save(v->fpu);

@@ -275,8 +275,8 @@ void vm_finish(struct vm *vm)
 	spin_lock(&sched_lock);
 	vm->state = VM_STOPPED;
 	spin_unlock(&sched_lock);
-	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name,
-	     vm->stop_reason, cpu_ns / 1000000, cpus_buf, exits);
+	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name, vm->stop_reason,
+	     cpu_ns / 1000000, cpus_buf, exits);
 	power_check_idle();
 }
 

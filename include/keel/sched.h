@@ -16,6 +16,7 @@ extern uint32_t sched_timeslice_ns;
 void sched_wake_locked(struct vcpu *v);
 /* Take V off its run queue if it is on one. */
 void sched_remove_locked(struct vcpu *v);
+void sched_init(void); /* once, on the boot CPU */
 /* The scheduling loop of one physical CPU; never returns. */
 void sched_loop(struct cpu *c) __attribute__((noreturn));
 /* Hooks for the boot CPU's loop (the shell) and VM end (core/vm.c). */

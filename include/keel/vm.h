@@ -104,6 +104,7 @@ struct vcpu {
 	void *fpu; /* XSAVE area */
 	uint64_t xcr0;
 	uint64_t dr[4]; /* DR0-DR3, switched with the vCPU like its FPU state */
+	uint64_t tsc_aux; /* what RDTSCP returns in ECX; switched likewise */
 	uint64_t run_start;
 	uint64_t cpu_time_ns;
 	uint64_t exits[EXIT_KIND_COUNT];

@@ -123,7 +123,8 @@ static void test_debug_commands(void **state)
 static void test_initrd(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("[vm l]\nkernel = vmlinuz\ninitrd = initrd.img\nmemory = 256M\n"), 0);
+	assert_int_equal(parse("[vm l]\nkernel = vmlinuz\ninitrd = initrd.img\nmemory = 256M\n"),
+			 0);
 	assert_string_equal(cfg.vms[0].initrd, "initrd.img");
 	expect_error("[vm f]\nimage = f.bin\nload-address = 0x1000\ninitrd = i.img\n"
 		     "memory = 4M\n",

@@ -118,6 +118,12 @@ static inline void xsetbv(uint32_t idx, uint64_t v)
 {
 	asm volatile("xsetbv" : : "c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
+static inline uint64_t xgetbv(uint32_t idx)
+{
+	uint32_t lo, hi;
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(idx));
+	return ((uint64_t)hi << 32) | lo;
+}
 /* XSETBV with a value that came from a guest: false if the CPU refused it. */
 bool xsetbv_safe(uint32_t idx, uint64_t v);
 
