@@ -8,6 +8,8 @@
 #include <keel/console.h>
 #include <keel/exit.h>
 #include <keel/hypercall.h>
+#include <keel/platform.h>
+#include <arch/time.h>
 #include <keel/sched.h>
 
 typedef void (*exit_handler_fn)(struct vcpu *v, const struct vm_exit *e);
@@ -93,10 +95,11 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 {
 	skip_insn(v, e);
-	/* No virtual interrupt source exists yet (the interrupt controllers
-	 * come with Linux support), so a halted vCPU waits until its VM is
-	 * stopped; with interrupts off it can never wake at all. */
 	v->halted_irqs_off = !(v->regs.rflags & RFLAGS_IF);
+	/* An interrupt already waiting ends the halt at once. With interrupts
+	 * off only an NMI or INIT could, so such a vCPU never wakes. */
+	if (!v->halted_irqs_off && irq_wakes(v, time_ns()))
+		return;
 	v->state = VCPU_HALTED;
 }
 
@@ -184,6 +187,7 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
     [EXIT_HYPERCALL] = handle_hypercall,
     [EXIT_INIT] = handle_init,
     [EXIT_XSETBV] = handle_xsetbv,
+    [EXIT_INTR_WINDOW] = handle_none,
     [EXIT_SKIP] = handle_skip,
     [EXIT_UD] = handle_ud,
     [EXIT_INVALID] = handle_invalid,
@@ -191,8 +195,22 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
 };
 
 static const char *const exit_names[EXIT_KIND_COUNT] = {
-    "interrupt", "cpuid",     "rdmsr", "wrmsr",  "io", "hlt",     "npf",
-    "shutdown",  "hypercall", "init",  "xsetbv", "ud", "invalid", "unknown",
+    [EXIT_NONE] = "interrupt",
+    [EXIT_CPUID] = "cpuid",
+    [EXIT_MSR_READ] = "rdmsr",
+    [EXIT_MSR_WRITE] = "wrmsr",
+    [EXIT_IO] = "io",
+    [EXIT_HLT] = "hlt",
+    [EXIT_NPF] = "npf",
+    [EXIT_SHUTDOWN] = "shutdown",
+    [EXIT_HYPERCALL] = "hypercall",
+    [EXIT_INIT] = "init",
+    [EXIT_XSETBV] = "xsetbv",
+    [EXIT_INTR_WINDOW] = "intr-window",
+    [EXIT_SKIP] = "skip",
+    [EXIT_UD] = "ud",
+    [EXIT_INVALID] = "invalid",
+    [EXIT_UNKNOWN] = "unknown",
 };
 
 const char *exit_kind_name(enum exit_kind k)

@@ -9,6 +9,7 @@
 #include <keel/backend.h>
 #include <keel/console.h>
 #include <keel/exit.h>
+#include <keel/platform.h>
 #include <keel/sched.h>
 
 spinlock_t sched_lock = SPINLOCK_INIT;
@@ -113,6 +114,25 @@ static struct vcpu *pick_locked(struct cpu *c, uint64_t now)
 	return v;
 }
 
+/* Halted vCPUs whose interrupt has come (a timer, console input) run
+ * again. The boot CPU checks at every tick. */
+static void wake_sleepers(void)
+{
+	uint64_t now = time_ns();
+
+	for (unsigned i = 0; i < MAX_VMS; i++) {
+		struct vm *vm = vms[i];
+		if (!vm || vm->state != VM_RUNNING)
+			continue;
+		/* Under the lock a running VM's vCPUs and devices cannot go away. */
+		spin_lock(&sched_lock);
+		struct vcpu *v = vm->state == VM_RUNNING ? vm->vcpu[0] : NULL;
+		if (v && v->state == VCPU_HALTED && !v->halted_irqs_off && irq_wakes(v, now))
+			sched_wake_locked(v);
+		spin_unlock(&sched_lock);
+	}
+}
+
 /* True when no vCPU of VM can ever run again: all halted with interrupts
  * off, dead or waiting for a SIPI nobody can send. */
 static bool vm_all_halted_locked(const struct vm *vm)
@@ -146,12 +166,14 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 	uint64_t left = group_budget_left(&v->vm->group, now);
 	c->slice_end = now + (left < slice ? left : slice);
 	while (!c->need_resched && v->state == VCPU_RUNNING && v->vm->state == VM_RUNNING) {
+		irq_deliver(v);
 		backend->vcpu_run(v, &exit);
 		v->exits[exit.kind]++;
 		exit_dispatch(v, &exit);
 		if (c->id == 0 && c->ticks != ticks_seen) {
 			ticks_seen = c->ticks;
 			shell_poll();
+			wake_sleepers();
 		}
 	}
 	backend->vcpu_put(v);
@@ -212,6 +234,7 @@ void sched_loop(struct cpu *c)
 			if (c->id == 0 && c->ticks != ticks_seen) {
 				ticks_seen = c->ticks;
 				shell_poll();
+				wake_sleepers();
 			}
 			continue;
 		}

@@ -4,6 +4,8 @@
  * attached console) wait in a 16-byte FIFO for the guest to poll; interrupts
  * arrive with the virtual interrupt controllers. */
 #include <keel/heap.h>
+#include <keel/platform.h>
+#include <keel/spinlock.h>
 #include <keel/string.h>
 #include <keel/uart16550.h>
 #include <keel/vdev.h>
@@ -22,8 +24,27 @@
 
 struct uart16550 {
 	struct vm *vm;
+	spinlock_t lock; /* the vCPU and the console (input) both touch it */
 	struct uart16550_state s;
 };
+
+#define IER_RDI 0x01 /* received data available */
+#define IER_THRI 0x02 /* transmitter holding register empty */
+#define MCR_OUT2 0x08 /* gates the interrupt line on PCs */
+#define IRQ_COM1 4
+#define IIR_RDI 0x04
+#define IIR_THRI 0x02
+
+/* The interrupt line follows the enabled conditions, as on the chip. */
+static void update_irq(struct uart16550 *u)
+{
+	const struct uart16550_state *s = &u->s;
+	bool level =
+	    (((s->ier & IER_RDI) && s->rx_count) || ((s->ier & IER_THRI) && s->thre_pending)) &&
+	    (s->mcr & MCR_OUT2);
+
+	vm_irq_line(u->vm, IRQ_COM1, level);
+}
 
 static void flush_line(struct uart16550 *u)
 {
@@ -55,9 +76,21 @@ static void transmit(struct uart16550 *u, uint8_t c)
 	}
 }
 
+static uint32_t uart_read_locked(struct uart16550 *u, uint64_t off, unsigned size);
+
 static uint32_t uart_read(void *dev, uint64_t off, unsigned size)
 {
 	struct uart16550 *u = dev;
+
+	spin_lock(&u->lock);
+	uint32_t v = uart_read_locked(u, off, size);
+	update_irq(u);
+	spin_unlock(&u->lock);
+	return v;
+}
+
+static uint32_t uart_read_locked(struct uart16550 *u, uint64_t off, unsigned size)
+{
 	struct uart16550_state *s = &u->s;
 	uint8_t v = 0;
 
@@ -76,7 +109,15 @@ static uint32_t uart_read(void *dev, uint64_t off, unsigned size)
 		v = (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
 		break;
 	case 2:
-		v = IIR_NO_INT | ((s->fcr & 1) ? IIR_FIFO : 0);
+		if ((s->ier & IER_RDI) && s->rx_count) {
+			v = IIR_RDI;
+		} else if ((s->ier & IER_THRI) && s->thre_pending) {
+			v = IIR_THRI;
+			s->thre_pending = false; /* reading IIR acknowledges it */
+		} else {
+			v = IIR_NO_INT;
+		}
+		v |= (s->fcr & 1) ? IIR_FIFO : 0;
 		break;
 	case 3:
 		v = s->lcr;
@@ -99,25 +140,42 @@ static uint32_t uart_read(void *dev, uint64_t off, unsigned size)
 	return v;
 }
 
+static void uart_write_locked(struct uart16550 *u, uint64_t off, unsigned size, uint32_t value);
+
 static void uart_write(void *dev, uint64_t off, unsigned size, uint32_t value)
 {
 	struct uart16550 *u = dev;
+
+	spin_lock(&u->lock);
+	uart_write_locked(u, off, size, value);
+	update_irq(u);
+	spin_unlock(&u->lock);
+}
+
+static void uart_write_locked(struct uart16550 *u, uint64_t off, unsigned size, uint32_t value)
+{
 	struct uart16550_state *s = &u->s;
 	uint8_t v = (uint8_t)value;
 
 	(void)size;
 	switch (off) {
 	case 0:
-		if (s->lcr & LCR_DLAB)
+		if (s->lcr & LCR_DLAB) {
 			s->dll = v;
-		else
+		} else {
 			transmit(u, v);
+			s->thre_pending = true; /* the byte left at once: THR is empty again */
+		}
 		break;
 	case 1:
-		if (s->lcr & LCR_DLAB)
+		if (s->lcr & LCR_DLAB) {
 			s->dlm = v;
-		else
+		} else {
+			/* Enabling the THRE interrupt with THR empty raises it. */
+			if ((v & IER_THRI) && !(s->ier & IER_THRI))
+				s->thre_pending = true;
 			s->ier = v & 0x0F;
+		}
 		break;
 	case 2:
 		s->fcr = v;
@@ -142,10 +200,13 @@ void uart16550_receive(struct uart16550 *u, const char *buf, size_t n)
 {
 	struct uart16550_state *s = &u->s;
 
+	spin_lock(&u->lock);
 	for (size_t i = 0; i < n && s->rx_count < RX_FIFO; i++) {
 		s->rx[(s->rx_head + s->rx_count) % RX_FIFO] = (uint8_t)buf[i];
 		s->rx_count++;
 	}
+	update_irq(u);
+	spin_unlock(&u->lock);
 }
 
 static int uart_create(struct vm *vm)

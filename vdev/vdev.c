@@ -3,6 +3,7 @@
 #include <keel/vdev.h>
 
 static const struct vdev_type *const vm_devices[] = {
+    &vdev_pc_platform,
     &vdev_uart16550,
     &vdev_debug_exit,
 };

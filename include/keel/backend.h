@@ -30,6 +30,12 @@ struct backend_ops {
 	 * it): its next run may be on another CPU. VMX clears the VMCS here. */
 	void (*vcpu_put)(struct vcpu *v);
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+	/* External interrupts: may one be injected now (IF set, no interrupt
+	 * shadow, no event already queued)? Inject one; or ask for an
+	 * EXIT_INTR_WINDOW as soon as the guest can take one. */
+	bool (*interrupt_allowed)(struct vcpu *v);
+	void (*inject_interrupt)(struct vcpu *v, uint8_t vector);
+	void (*request_interrupt_window)(struct vcpu *v, bool on);
 };
 
 extern const struct backend_ops *backend;

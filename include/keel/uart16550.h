@@ -16,6 +16,7 @@ struct uart16550_state {
 	uint8_t rx_head, rx_count;
 	uint16_t line_len;
 	bool wrapped; /* the last flush split a long line: its newline is spent */
+	bool thre_pending; /* transmitter-empty interrupt condition */
 	char line[UART_LINE_MAX];
 };
 

@@ -66,6 +66,7 @@ enum exit_kind {
 	EXIT_HYPERCALL,
 	EXIT_INIT,
 	EXIT_XSETBV,
+	EXIT_INTR_WINDOW, /* the guest can now take the interrupt it waits for */
 	EXIT_SKIP, /* an instruction carried out as a no-op (INVD) */
 	EXIT_UD, /* the guest used an instruction it may not: inject #UD */
 	EXIT_INVALID, /* the backend refused to enter the guest */
@@ -93,6 +94,7 @@ struct vm_exit {
 };
 
 struct vm;
+struct pc_platform;
 
 struct vcpu {
 	struct vm *vm;
@@ -110,6 +112,7 @@ struct vcpu {
 	uint64_t exits[EXIT_KIND_COUNT];
 	uint64_t ran_on[4]; /* bitmap of physical CPUs this vCPU has run on */
 	bool halted_irqs_off;
+	bool window_requested; /* an EXIT_INTR_WINDOW is asked for */
 };
 
 struct vm {
@@ -129,6 +132,7 @@ struct vm {
 	struct sched_group group;
 	struct io_bus pio;
 	struct uart16550 *uart;
+	struct pc_platform *platform; /* PIC, PIT, RTC (vdev/pc_platform.c) */
 	int exit_status; /* -1 unless the guest ended through the debug-exit port */
 	char stop_reason[96];
 	uint64_t started_ns;

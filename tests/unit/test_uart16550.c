@@ -331,7 +331,7 @@ static void test_save_restore(void **state)
 	assert_memory_equal(&s, &s2, sizeof(s));
 	assert_int_equal(inb(SCR), 0x5A);
 	assert_int_equal(inb(IER), 0x01);
-	assert_int_equal(inb(IIR), 0xC1);
+	assert_int_equal(inb(IIR), 0xC4); /* received data waiting, and enabled */
 	outb(LCR, 0x83);
 	assert_int_equal(inb(THR), 0x01);
 	outb(LCR, 0x03);
@@ -385,6 +385,31 @@ static void test_restore_rejects_corrupt(void **state)
 	assert_int_equal(stub_console.line_len[0], 200);
 }
 
+/* The interrupt line (IRQ 4) as Linux's 8250 driver uses it. */
+static void test_interrupts(void **state)
+{
+	(void)state;
+	outb(MCR, 0x08); /* OUT2: the line reaches the PIC */
+	assert_false(stub_console.irq_level[4]);
+	outb(IER, 0x02); /* THR empty interrupt: raised at once */
+	assert_true(stub_console.irq_level[4]);
+	assert_int_equal(inb(IIR) & 0x0F, 0x02);
+	assert_false(stub_console.irq_level[4]); /* reading IIR acknowledged it */
+	assert_int_equal(inb(IIR) & 0x0F, 0x01);
+	outb(THR, 'x'); /* the byte leaves at once: THR empty again */
+	assert_true(stub_console.irq_level[4]);
+	outb(IER, 0x01); /* only received data now */
+	assert_false(stub_console.irq_level[4]);
+	uart16550_receive(vm.uart, "k", 1);
+	assert_true(stub_console.irq_level[4]);
+	assert_int_equal(inb(IIR) & 0x0F, 0x04);
+	assert_int_equal(inb(THR), 'k');
+	assert_false(stub_console.irq_level[4]);
+	uart16550_receive(vm.uart, "z", 1);
+	outb(MCR, 0x00); /* without OUT2 the line stays low */
+	assert_false(stub_console.irq_level[4]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +421,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fifo_control, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_attached, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_interrupts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_save_restore, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_rejects_corrupt, setup, teardown),

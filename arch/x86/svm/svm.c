@@ -411,6 +411,9 @@ static void svm_decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e
 	case SVM_EXIT_INIT:
 		e->kind = EXIT_INIT;
 		break;
+	case SVM_EXIT_VINTR:
+		e->kind = EXIT_INTR_WINDOW;
+		break;
 	case SVM_EXIT_XSETBV:
 		e->kind = EXIT_XSETBV;
 		break;
@@ -468,6 +471,37 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	svm_decode_exit(v, vmcb, e);
 }
 
+static bool svm_interrupt_allowed(struct vcpu *v)
+{
+	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
+
+	return (v->regs.rflags & RFLAGS_IF) && !(vmcb->int_state & INT_STATE_SHADOW) &&
+	       !(vmcb->event_inj & EVENT_VALID);
+}
+
+static void svm_inject_interrupt(struct vcpu *v, uint8_t vector)
+{
+	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
+
+	vmcb->event_inj = vector | EVENT_TYPE_INTR | EVENT_VALID;
+}
+
+/* A virtual interrupt (V_IRQ) that is never delivered: its VINTR intercept
+ * fires exactly when the guest becomes able to take an interrupt. */
+static void svm_request_interrupt_window(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
+	const uint32_t bits = INT_CTL_V_IRQ | INT_CTL_V_INTR_PRIO | INT_CTL_V_IGN_TPR;
+
+	if (on) {
+		vmcb->int_ctl |= bits;
+		vmcb->icpt_misc1 |= ICPT_VINTR;
+	} else {
+		vmcb->int_ctl &= ~bits;
+		vmcb->icpt_misc1 &= ~ICPT_VINTR;
+	}
+}
+
 static void svm_vcpu_put(struct vcpu *v)
 {
 	(void)v; /* a VMCB may be run on any CPU next: nothing to do */
@@ -488,4 +522,7 @@ const struct backend_ops svm_ops = {
     .vcpu_run = svm_vcpu_run,
     .vcpu_put = svm_vcpu_put,
     .inject_exception = svm_inject_exception,
+    .interrupt_allowed = svm_interrupt_allowed,
+    .inject_interrupt = svm_inject_interrupt,
+    .request_interrupt_window = svm_request_interrupt_window,
 };

@@ -72,6 +72,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define ICPT_NMI (1u << 1)
 #define ICPT_SMI (1u << 2)
 #define ICPT_INIT (1u << 3)
+#define ICPT_VINTR (1u << 4)
 #define ICPT_CPUID (1u << 18)
 #define ICPT_INVD (1u << 22)
 #define ICPT_HLT (1u << 24)
@@ -92,7 +93,11 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define ICPT_MWAIT (1u << 11)
 #define ICPT_XSETBV (1u << 13)
 
+#define INT_CTL_V_IRQ (1u << 8)
+#define INT_CTL_V_INTR_PRIO (0xFu << 16)
+#define INT_CTL_V_IGN_TPR (1u << 20)
 #define INT_CTL_V_INTR_MASKING (1u << 24)
+#define INT_STATE_SHADOW 1u
 #define TLB_FLUSH_NONE 0
 #define TLB_FLUSH_ALL 1
 #define NP_ENABLE 1ULL
@@ -100,11 +105,13 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define EVENT_VALID (1ULL << 31)
 #define EVENT_ERR_VALID (1ULL << 11)
 #define EVENT_TYPE_EXCEPTION (3ULL << 8)
+#define EVENT_TYPE_INTR (0ULL << 8)
 
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_SMI 0x62
 #define SVM_EXIT_INIT 0x63
+#define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_HLT 0x78

@@ -21,6 +21,7 @@ struct stub_console {
 	struct vm *raw_vm[STUB_RAW_MAX];
 	char raw[STUB_RAW_MAX];
 	struct vm *attached; /* what vmconsole_attached() returns */
+	bool irq_level[16]; /* vm_irq_line's last level per IRQ */
 };
 
 extern struct stub_console stub_console;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <keel/platform.h>
 #include <keel/vdev.h>
 
 #include "stubs.h"
@@ -44,4 +45,12 @@ struct vm *vmconsole_attached(void)
 void vmconsole_attach(struct vm *vm)
 {
 	stub_console.attached = vm;
+}
+
+/* The VM's interrupt lines (vdev/pc_platform.c): the last level of each. */
+void vm_irq_line(struct vm *vm, unsigned irq, bool level)
+{
+	(void)vm;
+	if (irq < 16)
+		stub_console.irq_level[irq] = level;
 }

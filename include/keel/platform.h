@@ -1,0 +1,29 @@
+/* A VM's PC platform: 8259 PIC pair, 8254 PIT (with port 0x61) and CMOS RTC,
+ * wired to the VM's interrupt lines (vdev/pc_platform.c), and the delivery
+ * of their interrupts to vCPU 0 (core/irq.c). */
+#ifndef KEEL_PLATFORM_H
+#define KEEL_PLATFORM_H
+
+#include <keel/vm.h>
+
+/* A device's interrupt line IRQ (0-15) is now at LEVEL. Edge-triggered
+ * devices pulse it. Safe from any CPU. */
+void vm_irq_line(struct vm *vm, unsigned irq, bool level);
+/* Raise the interrupts whose time has come (PIT, RTC). */
+void platform_poll(struct vm *vm, uint64_t now);
+/* The PIC signals an interrupt to the CPU. */
+bool platform_intr_pending(const struct vm *vm);
+/* The CPU's interrupt acknowledge: the vector, or -1 if it went away. */
+int platform_acknowledge(struct vm *vm);
+/* Earliest time platform_poll has work, UINT64_MAX if none. */
+uint64_t platform_deadline(const struct vm *vm);
+
+/* core/irq.c: before each entry, inject what is pending or ask for a window. */
+void irq_deliver(struct vcpu *v);
+/* A halted vCPU with interrupts enabled has something to wake for. */
+bool irq_wakes(struct vcpu *v, uint64_t now);
+
+/* arch: wall-clock time from the host's RTC at boot, as Unix seconds. */
+uint64_t host_wallclock(void);
+
+#endif
