@@ -15,15 +15,15 @@ static void window(struct vcpu *v, bool on)
 	}
 }
 
-void irq_deliver(struct vcpu *v)
+void irq_deliver_slow(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
 	if (!vm->platform || v->id != 0)
 		return;
-	if (platform_deadline(vm) != UINT64_MAX)
+	if (vm->irq_deadline != UINT64_MAX)
 		platform_poll(vm, time_ns());
-	if (!platform_intr_pending(vm)) {
+	if (!vm->irq_pending) {
 		window(v, false);
 		return;
 	}
@@ -42,5 +42,5 @@ bool irq_wakes(struct vcpu *v, uint64_t now)
 	if (v->id != 0 || !v->vm->platform)
 		return false;
 	platform_poll(v->vm, now);
-	return platform_intr_pending(v->vm);
+	return v->vm->irq_pending;
 }

@@ -184,6 +184,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	vm->group.cap_pct = cfg->cap_pct;
 	vm->exit_status = -1;
 	vm->running_vcpus = 0;
+	vm->irq_deadline = UINT64_MAX; /* until a platform device says otherwise */
+	vm->irq_pending = false;
 	/* Everything allocated for this VM beyond its RAM (nested page tables,
 	 * control blocks, vCPU and FPU state, devices) is attributed to it. */
 	vm->hv_bytes = 0;

@@ -25,8 +25,6 @@ struct pc_platform {
 	struct i8259_pair pic;
 	struct i8254 pit;
 	struct rtc rtc;
-	volatile uint64_t deadline;
-	volatile bool intr; /* the PIC's INT output */
 };
 
 static uint64_t boot_wallclock, boot_wallclock_ns;
@@ -40,8 +38,8 @@ static void refresh_locked(struct pc_platform *p, uint64_t now)
 		d = r;
 	if (d != UINT64_MAX && d < now + MIN_TIMER_NS)
 		d = now + MIN_TIMER_NS;
-	p->deadline = d;
-	p->intr = i8259_pending(&p->pic);
+	p->vm->irq_deadline = d;
+	p->vm->irq_pending = i8259_pending(&p->pic);
 }
 
 void vm_irq_line(struct vm *vm, unsigned irq, bool level)
@@ -52,7 +50,7 @@ void vm_irq_line(struct vm *vm, unsigned irq, bool level)
 		return;
 	spin_lock(&p->lock);
 	i8259_set_irq(&p->pic, irq, level);
-	p->intr = i8259_pending(&p->pic);
+	vm->irq_pending = i8259_pending(&p->pic);
 	spin_unlock(&p->lock);
 }
 
@@ -60,7 +58,7 @@ void platform_poll(struct vm *vm, uint64_t now)
 {
 	struct pc_platform *p = vm->platform;
 
-	if (!p || now < p->deadline)
+	if (!p || now < vm->irq_deadline)
 		return;
 	spin_lock(&p->lock);
 	if (i8254_irq0_ticks(&p->pit, now)) {
@@ -73,11 +71,6 @@ void platform_poll(struct vm *vm, uint64_t now)
 	spin_unlock(&p->lock);
 }
 
-bool platform_intr_pending(const struct vm *vm)
-{
-	return vm->platform && vm->platform->intr;
-}
-
 int platform_acknowledge(struct vm *vm)
 {
 	struct pc_platform *p = vm->platform;
@@ -85,14 +78,9 @@ int platform_acknowledge(struct vm *vm)
 
 	spin_lock(&p->lock);
 	vec = i8259_acknowledge(&p->pic);
-	p->intr = i8259_pending(&p->pic);
+	vm->irq_pending = i8259_pending(&p->pic);
 	spin_unlock(&p->lock);
 	return vec;
-}
-
-uint64_t platform_deadline(const struct vm *vm)
-{
-	return vm->platform ? vm->platform->deadline : UINT64_MAX;
 }
 
 /* Port accesses wider than a byte reach consecutive byte registers. */

@@ -25,6 +25,7 @@
 struct uart16550 {
 	struct vm *vm;
 	spinlock_t lock; /* the vCPU and the console (input) both touch it */
+	bool irq_level; /* last level given to the interrupt line */
 	struct uart16550_state s;
 };
 
@@ -43,7 +44,10 @@ static void update_irq(struct uart16550 *u)
 	    (((s->ier & IER_RDI) && s->rx_count) || ((s->ier & IER_THRI) && s->thre_pending)) &&
 	    (s->mcr & MCR_OUT2);
 
-	vm_irq_line(u->vm, IRQ_COM1, level);
+	if (level != u->irq_level) { /* only changes reach the PIC */
+		u->irq_level = level;
+		vm_irq_line(u->vm, IRQ_COM1, level);
+	}
 }
 
 static void flush_line(struct uart16550 *u)

@@ -11,15 +11,18 @@
 void vm_irq_line(struct vm *vm, unsigned irq, bool level);
 /* Raise the interrupts whose time has come (PIT, RTC). */
 void platform_poll(struct vm *vm, uint64_t now);
-/* The PIC signals an interrupt to the CPU. */
-bool platform_intr_pending(const struct vm *vm);
 /* The CPU's interrupt acknowledge: the vector, or -1 if it went away. */
 int platform_acknowledge(struct vm *vm);
-/* Earliest time platform_poll has work, UINT64_MAX if none. */
-uint64_t platform_deadline(const struct vm *vm);
+/* core/irq.c: before each entry, inject what is pending or ask for a window.
+ * The quick check is inline: most exits have nothing to deliver. */
+void irq_deliver_slow(struct vcpu *v);
+static inline void irq_deliver(struct vcpu *v)
+{
+	const struct vm *vm = v->vm;
 
-/* core/irq.c: before each entry, inject what is pending or ask for a window. */
-void irq_deliver(struct vcpu *v);
+	if (vm->irq_pending || vm->irq_deadline != UINT64_MAX || v->window_requested)
+		irq_deliver_slow(v);
+}
 /* A halted vCPU with interrupts enabled has something to wake for. */
 bool irq_wakes(struct vcpu *v, uint64_t now);
 

@@ -133,6 +133,9 @@ struct vm {
 	struct io_bus pio;
 	struct uart16550 *uart;
 	struct pc_platform *platform; /* PIC, PIT, RTC (vdev/pc_platform.c) */
+	/* Published by the platform for the exit path's quick check. */
+	volatile uint64_t irq_deadline; /* next timer work, UINT64_MAX if none */
+	volatile bool irq_pending; /* the interrupt controller signals INTR */
 	int exit_status; /* -1 unless the guest ended through the debug-exit port */
 	char stop_reason[96];
 	uint64_t started_ns;
