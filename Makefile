@@ -30,7 +30,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Iinclude -fsanitize=address,undefined 
 	-fno-omit-frame-pointer -DKEEL_HOSTED
 HOST_LDLIBS := -lcmocka
 
-.PHONY: all hv guests iso run test unit lint lint-check format bench clean deps
+.PHONY: all hv guests iso run test unit lint lint-check format bench clean deps linux-guest
 all: hv guests
 
 # Install what a fresh Debian 12 machine lacks (no-op when all is there).
@@ -39,13 +39,23 @@ deps:
 
 # Boot the demo under QEMU (TCG, AMD-V); the console is the Keel shell.
 DEMO ?= demo/demo.conf
-run: deps all
+run: deps all linux-guest
 	@tools/keel-run $(DEMO) --smp 2 --timeout 0 --serial-input
 
 # Everything: unit tests, lint, integration tests under the emulators.
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit linux-guest
 	@$(PYTHON) tests/run.py
+
+# Linux guests: Debian's stock kernel (downloaded, never installed) and a
+# busybox initramfs whose init runs the keel.cmd= words of its command line.
+linux-guest: $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initrd.img
+$(BUILD)/guests/vmlinuz:
+	@tools/fetch-linux $(BUILD)/linux
+	@mkdir -p $(dir $@) && cp $(BUILD)/linux/vmlinuz $@
+$(BUILD)/guests/linux-initrd.img: tools/mkinitramfs
+	@mkdir -p $(dir $@)
+	@tools/mkinitramfs $@
 
 iso: hv
 	@tools/mkiso $(DEMO) $(BUILD)/keel.iso

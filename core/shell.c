@@ -241,29 +241,64 @@ static void run_line(char *l)
 	kprintf("unknown command '%s'; type 'help'\n", l);
 }
 
-static void attached_input(struct vm *vm, char c)
+static void detach(struct vm *vm)
 {
-	if (c == DETACH_CHAR || vm->state == VM_STOPPED) {
-		vmconsole_attach(NULL);
-		kprintf("\ndetached from %s\n", vm->name);
-		prompt();
-		return;
+	vmconsole_attach(NULL);
+	kprintf("\ndetached from %s\n", vm->name);
+	prompt();
+}
+
+/* A running or paused VM's devices cannot be freed while sched_lock is
+ * held (stopping marks the VM first, under the lock). */
+static bool vm_alive_locked(const struct vm *vm)
+{
+	return (vm->state == VM_RUNNING || vm->state == VM_PAUSED) && vm->uart;
+}
+
+/* Console input for the attached VM: false when its UART is full. */
+static bool attached_input(struct vm *vm)
+{
+	bool alive, room;
+
+	spin_lock(&sched_lock);
+	alive = vm_alive_locked(vm);
+	room = alive && uart16550_rx_room(vm->uart);
+	spin_unlock(&sched_lock);
+	if (!alive) {
+		detach(vm);
+		return true;
 	}
-	if (vm->uart)
+	if (!room)
+		return false; /* leave the byte in COM1 until the guest reads */
+	int ch = uart_getc();
+	if (ch < 0)
+		return false;
+	char c = (char)ch;
+	if (c == DETACH_CHAR) {
+		detach(vm);
+		return true;
+	}
+	spin_lock(&sched_lock);
+	if (vm_alive_locked(vm))
 		uart16550_receive(vm->uart, &c, 1);
+	spin_unlock(&sched_lock);
+	return true;
 }
 
 void shell_poll(void)
 {
 	int ch;
 
-	while ((ch = uart_getc()) >= 0) {
-		char c = (char)ch;
+	for (;;) {
 		struct vm *vm = vmconsole_attached();
 		if (vm) {
-			attached_input(vm, c);
+			if (!attached_input(vm))
+				break;
 			continue;
 		}
+		if ((ch = uart_getc()) < 0)
+			break;
+		char c = (char)ch;
 		if (c == '\r' || c == '\n') {
 			kprintf("\n");
 			line[line_len] = '\0';

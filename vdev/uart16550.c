@@ -200,6 +200,11 @@ static void uart_write_locked(struct uart16550 *u, uint64_t off, unsigned size, 
 	}
 }
 
+size_t uart16550_rx_room(struct uart16550 *u)
+{
+	return RX_FIFO - u->s.rx_count;
+}
+
 void uart16550_receive(struct uart16550 *u, const char *buf, size_t n)
 {
 	struct uart16550_state *s = &u->s;

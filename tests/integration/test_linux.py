@@ -1,0 +1,80 @@
+"""Unmodified Linux guests: Debian's stock kernel with a busybox initramfs.
+
+The kernel is Debian's linux-image package (make linux-guest fetches it);
+the initramfs's init runs the keel.cmd= words of the command line ('+' for
+a space) and then powers off. Until the virtual LAPIC, IOAPIC and ACPI
+tables exist, guests boot with acpi=off and nolapic on the PIC and PIT.
+"""
+
+import re
+
+from rig import timeout
+
+BASE_CMDLINE = "console=ttyS0 acpi=off nolapic panic=-1 quiet"
+
+
+def linux_vm(name, *commands, memory="160M", extra=""):
+    words = " ".join("keel.cmd=" + c.replace(" ", "+") for c in commands)
+    return (f"[vm {name}]\nkernel = vmlinuz\ninitrd = linux-initrd.img\n"
+            f'cmdline = "{BASE_CMDLINE} {words}"\nmemory = {memory}\n{extra}\n')
+
+
+def have_kernel(rig):
+    try:
+        rig.guest("vmlinuz")
+    except AssertionError:
+        rig.skip("no Linux kernel in build/guests: run `make linux-guest`")
+
+
+def assert_clean_end(run, *names):
+    assert "KEEL PANIC" not in run.output
+    assert run.status == 0, f"keel-run status {run.status}"
+    for n in names:
+        assert re.search(rf"keel: vm {n}: stopped: all vCPUs halted", run.output), (
+            f"VM {n} did not halt at the end of its init")
+
+
+@timeout(240)
+def test_linux_boots_to_busybox_and_runs_commands(rig):
+    have_kernel(rig)
+    run = rig.boot("[keel]\npoweroff-when-idle = yes\n" +
+                   linux_vm("deb", "uname -sr", "echo sum=$((6*7))",
+                            "grep -c ^processor /proc/cpuinfo"),
+                   mem="512M", timeout=200)
+    out = run.output
+    assert re.search(r"^\[deb\] keel-guest: init running on 6\.1\.\S+, 1 CPU\(s\)$", out, re.M)
+    assert re.search(r"^\[deb\] Linux 6\.1\.\S+-amd64$", out, re.M)
+    assert re.search(r"^\[deb\] sum=42$", out, re.M)
+    assert_clean_end(run, "deb")
+
+
+@timeout(300)
+def test_two_linux_vms_and_a_test_vm_side_by_side(rig):
+    have_kernel(rig)
+    conf = ("[keel]\npoweroff-when-idle = yes\n" +
+            linux_vm("left", "echo left-side-ok") + linux_vm("right", "echo right-side-ok") +
+            "[vm tiny]\nkernel = hello.elf\ncmdline = \"name=tiny count=3\"\nmemory = 4M\n")
+    run = rig.boot(conf, smp=2, mem="768M", timeout=260)
+    out = run.output
+    assert re.search(r"^\[left\] left-side-ok$", out, re.M)
+    assert re.search(r"^\[right\] right-side-ok$", out, re.M)
+    assert re.search(r"^\[tiny\] RESULT: PASS", out, re.M)
+    assert_clean_end(run, "left", "right")
+
+
+@timeout(240)
+def test_typing_into_a_linux_shell_through_the_console(rig):
+    have_kernel(rig)
+    run = rig.boot(linux_vm("shell", "echo ready-for-input", "sh"), mem="512M",
+                   serial_input=True, timeout=200)
+    run.wait_for(r"^\[shell\] ready-for-input$", timeout=180)
+    run.send("console shell\n")
+    run.wait_for(r"attached to shell", timeout=20)
+    run.send("echo typed-$((20+22))\n")
+    run.wait_for(r"typed-42", timeout=60)
+    run.send("exit\n")  # the shell ends, init powers the guest off
+    run.wait_for(r"keel: vm shell: stopped: all vCPUs halted", timeout=60)
+    run.send("\x1dpoweroff\n")
+    run.finish(timeout=60)
+    assert "KEEL PANIC" not in run.output
+    assert run.status == 0
