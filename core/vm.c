@@ -211,8 +211,11 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	spin_unlock(&sched_lock);
 	klog("vm %s: started: %u vCPU%s, %lu MiB, %s %s, %lu KiB of Keel memory", vm->name,
 	     cfg->vcpus, cfg->vcpus == 1 ? "" : "s", cfg->memory >> 20,
-	     cfg->payload == CFG_PAYLOAD_FLAT ? "flat image" : "Multiboot kernel", cfg->file,
-	     vm->hv_bytes >> 10);
+	     cfg->payload == CFG_PAYLOAD_FLAT ? "flat image"
+	     : loader_is_bzimage((const uint8_t *)mod->start, mod->end - mod->start)
+		 ? "Linux kernel"
+		 : "Multiboot kernel",
+	     cfg->file, vm->hv_bytes >> 10);
 	return 0;
 }
 
