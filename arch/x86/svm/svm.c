@@ -362,27 +362,45 @@ static uint8_t fixed_insn_len(uint64_t code)
 	}
 }
 
-static void svm_decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
+/* Exit code -> vendor-neutral kind + 1 for the exits that need no decoding
+ * beyond that; 0 for codes handled specially or unknown. */
+#define KIND(k) ((uint8_t)((k) + 1))
+static const uint8_t exit_kinds[SVM_EXIT_XSETBV + 1] = {
+    [SVM_EXIT_INTR] = KIND(EXIT_NONE),
+    [SVM_EXIT_NMI] = KIND(EXIT_NONE),
+    [SVM_EXIT_SMI] = KIND(EXIT_NONE),
+    [SVM_EXIT_INIT] = KIND(EXIT_INIT),
+    [SVM_EXIT_VINTR] = KIND(EXIT_INTR_WINDOW),
+    [SVM_EXIT_CPUID] = KIND(EXIT_CPUID),
+    [SVM_EXIT_INVD] = KIND(EXIT_SKIP),
+    [SVM_EXIT_HLT] = KIND(EXIT_HLT),
+    [SVM_EXIT_SHUTDOWN] = KIND(EXIT_SHUTDOWN),
+    [SVM_EXIT_VMMCALL] = KIND(EXIT_HYPERCALL),
+    [SVM_EXIT_XSETBV] = KIND(EXIT_XSETBV),
+    /* Instructions guests may not use: not in the guest CPU model. */
+    [SVM_EXIT_INVLPGA] = KIND(EXIT_UD),
+    [SVM_EXIT_VMRUN] = KIND(EXIT_UD),
+    [SVM_EXIT_VMLOAD] = KIND(EXIT_UD),
+    [SVM_EXIT_VMSAVE] = KIND(EXIT_UD),
+    [SVM_EXIT_STGI] = KIND(EXIT_UD),
+    [SVM_EXIT_CLGI] = KIND(EXIT_UD),
+    [SVM_EXIT_SKINIT] = KIND(EXIT_UD),
+    [SVM_EXIT_MONITOR] = KIND(EXIT_UD),
+    [SVM_EXIT_MWAIT] = KIND(EXIT_UD),
+};
+
+static void svm_decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 {
-	uint64_t code = vmcb->exit_code;
+	uint64_t code = vmcb->exit_code, info = vmcb->exit_info1;
 
 	e->insn_len = (svm_features & SVM_FEAT_NRIPS) && vmcb->next_rip > vmcb->rip
 			  ? (uint8_t)(vmcb->next_rip - vmcb->rip)
 			  : fixed_insn_len(code);
-	switch (code) {
-	case SVM_EXIT_INTR:
-	case SVM_EXIT_NMI:
-	case SVM_EXIT_SMI:
-		e->kind = EXIT_NONE;
-		break;
-	case SVM_EXIT_CPUID:
-		e->kind = EXIT_CPUID;
-		break;
-	case SVM_EXIT_MSR:
-		e->kind = vmcb->exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-		break;
-	case SVM_EXIT_IOIO: {
-		uint64_t info = vmcb->exit_info1;
+	if (code < sizeof(exit_kinds) && exit_kinds[code]) {
+		e->kind = (enum exit_kind)(exit_kinds[code] - 1);
+	} else if (code == SVM_EXIT_MSR) {
+		e->kind = info ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+	} else if (code == SVM_EXIT_IOIO) {
 		e->kind = EXIT_IO;
 		e->io.port = (uint16_t)(info >> 16);
 		e->io.in = info & 1;
@@ -391,59 +409,19 @@ static void svm_decode_exit(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e
 		e->io.size = (info & (1 << 4)) ? 1 : (info & (1 << 5)) ? 2 : 4;
 		/* EXITINFO2 holds the next RIP with or without NRIP save. */
 		e->insn_len = (uint8_t)(vmcb->exit_info2 - vmcb->rip);
-		break;
-	}
-	case SVM_EXIT_HLT:
-		e->kind = EXIT_HLT;
-		break;
-	case SVM_EXIT_NPF:
+	} else if (code == SVM_EXIT_NPF) {
 		e->kind = EXIT_NPF;
 		e->npf.gpa = vmcb->exit_info2;
-		e->npf.write = (vmcb->exit_info1 >> 1) & 1;
-		e->npf.fetch = (vmcb->exit_info1 >> 4) & 1;
-		break;
-	case SVM_EXIT_SHUTDOWN:
-		e->kind = EXIT_SHUTDOWN;
-		break;
-	case SVM_EXIT_VMMCALL:
-		e->kind = EXIT_HYPERCALL;
-		break;
-	case SVM_EXIT_INIT:
-		e->kind = EXIT_INIT;
-		break;
-	case SVM_EXIT_VINTR:
-		e->kind = EXIT_INTR_WINDOW;
-		break;
-	case SVM_EXIT_XSETBV:
-		e->kind = EXIT_XSETBV;
-		break;
-	case SVM_EXIT_INVD:
-		e->kind = EXIT_SKIP;
-		break;
-	case SVM_EXIT_MONITOR:
-	case SVM_EXIT_MWAIT:
-	case SVM_EXIT_VMRUN:
-	case SVM_EXIT_VMLOAD:
-	case SVM_EXIT_VMSAVE:
-	case SVM_EXIT_STGI:
-	case SVM_EXIT_CLGI:
-	case SVM_EXIT_SKINIT:
-	case SVM_EXIT_INVLPGA:
-		e->kind = EXIT_UD;
-		break;
-	case SVM_EXIT_INVALID:
-		e->kind = EXIT_INVALID;
-		break;
-	default:
-		e->kind = EXIT_UNKNOWN;
-		break;
+		e->npf.write = (info >> 1) & 1;
+		e->npf.fetch = (info >> 4) & 1;
+	} else {
+		e->kind = code == SVM_EXIT_INVALID ? EXIT_INVALID : EXIT_UNKNOWN;
 	}
 	if (e->kind == EXIT_UNKNOWN || e->kind == EXIT_INVALID || e->kind == EXIT_SHUTDOWN) {
 		e->raw.code = code;
-		e->raw.info1 = vmcb->exit_info1;
+		e->raw.info1 = info;
 		e->raw.info2 = vmcb->exit_info2;
 	}
-	(void)v;
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -468,7 +446,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmcb->event_inj = 0;
 	if (vmcb->exit_int_info & EVENT_VALID)
 		vmcb->event_inj = vmcb->exit_int_info;
-	svm_decode_exit(v, vmcb, e);
+	svm_decode_exit(vmcb, e);
 }
 
 static bool svm_interrupt_allowed(struct vcpu *v)
