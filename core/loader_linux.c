@@ -22,7 +22,9 @@
 #define HDR_INITRD_ADDR_MAX 0x22C
 #define HDR_CMDLINE_SIZE 0x238
 #define HDR_INIT_SIZE 0x260
+#define BP_ACPI_RSDP_ADDR 0x070
 #define BP_ALT_MEM_K 0x1E0
+#define ACPI_RSDP_GPA 0xF0000 /* vdev/pc_platform.c puts the tables there */
 #define BP_E820_ENTRIES 0x1E8
 #define BP_E820_TABLE 0x2D0
 #define BP_SIZE 0x1000
@@ -146,6 +148,7 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 	bp[BP_E820_ENTRIES] = sizeof(map) / sizeof(map[0]);
 	memcpy(bp + BP_E820_TABLE, map, sizeof(map));
 	wr32(bp + BP_ALT_MEM_K, (uint32_t)((vm->ram_size - 0x100000) >> 10));
+	wr32(bp + BP_ACPI_RSDP_ADDR, ACPI_RSDP_GPA); /* boot protocol 2.14 */
 
 	if (copy_to_guest(vm, KERNEL_GPA, img + setup_size, kernel_size) ||
 	    copy_to_guest(vm, BOOT_PARAMS_GPA, bp, sizeof(bp)) ||

@@ -8,6 +8,7 @@
 
 bool power_off_when_idle;
 bool power_boot_done; /* every autostart VM has been started */
+volatile bool power_shutting_down;
 
 void power_check_idle(void)
 {

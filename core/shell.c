@@ -81,6 +81,8 @@ static void cmd_stop(const char *arg)
 {
 	struct vm *vm = named_vm(arg);
 
+	if (vm)
+		vm_cancel_restart(vm);
 	if (vm && vm->state != VM_STOPPED)
 		vm_stop(vm, "stopped by the operator");
 	else if (vm)
@@ -201,6 +203,7 @@ static void cmd_poweroff(const char *arg)
 	/* Power off once the last VM has finished stopping (its CPU frees it),
 	 * not while some are still mid-stop. */
 	power_off_when_idle = true;
+	power_shutting_down = true;
 	for (unsigned i = 0; i < MAX_VMS; i++)
 		if (vms[i] && vms[i]->state != VM_STOPPED)
 			vm_stop(vms[i], "host powering off");

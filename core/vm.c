@@ -282,7 +282,31 @@ void vm_finish(struct vm *vm)
 	spin_unlock(&sched_lock);
 	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name, vm->stop_reason,
 	     cpu_ns / 1000000, cpus_buf, exits);
+	if (vm->restart_pending && !power_shutting_down) {
+		char err[160];
+		vm->restart_pending = false;
+		if (vm_start(vm, err, sizeof(err)))
+			klog("vm %s: cannot start again: %s", vm->name, err);
+	}
 	power_check_idle();
+}
+
+void vm_cancel_restart(struct vm *vm)
+{
+	spin_lock(&sched_lock);
+	vm->restart_pending = false;
+	spin_unlock(&sched_lock);
+}
+
+void vm_restart(struct vm *vm, const char *why)
+{
+	spin_lock(&sched_lock);
+	bool running = vm->state == VM_RUNNING || vm->state == VM_PAUSED;
+	if (running)
+		vm->restart_pending = true;
+	spin_unlock(&sched_lock);
+	if (running)
+		vm_stop(vm, "%s; restarting", why);
 }
 
 void vm_pause(struct vm *vm)

@@ -10,11 +10,18 @@
 #include <keel/i8259.h>
 #include <keel/platform.h>
 #include <keel/rtc.h>
+#include <keel/acpi_pm.h>
+#include <keel/acpi_tables.h>
+#include <keel/fw_cfg.h>
+#include <keel/pci_host.h>
 #include <keel/spinlock.h>
 #include <keel/vdev.h>
 
 #define IRQ_PIT 0
 #define IRQ_RTC 8
+#define IRQ_SCI 9
+#define PM_BASE ACPI_PM_PIIX4_BASE
+#define ACPI_TABLES_GPA 0xF0000 /* in the e820 hole Linux searches for the RSDP */
 /* Never ask for timer work more often than this: a guest may program the
  * PIT with a count of 1 (a deadline every 838 ns). */
 #define MIN_TIMER_NS 50000
@@ -25,6 +32,10 @@ struct pc_platform {
 	struct i8259_pair pic;
 	struct i8254 pit;
 	struct rtc rtc;
+	struct pci_host pci;
+	struct reset_cf9 cf9;
+	struct fw_cfg fw_cfg;
+	struct acpi_pm pm;
 };
 
 static uint64_t boot_wallclock, boot_wallclock_ns;
@@ -33,9 +44,12 @@ static uint64_t boot_wallclock, boot_wallclock_ns;
 static void refresh_locked(struct pc_platform *p, uint64_t now)
 {
 	uint64_t d = i8254_irq0_deadline(&p->pit, now), r = rtc_irq_deadline(&p->rtc, now);
+	uint64_t s = acpi_pm_sci_deadline(&p->pm, now);
 
 	if (r < d)
 		d = r;
+	if (s < d)
+		d = s;
 	if (d != UINT64_MAX && d < now + MIN_TIMER_NS)
 		d = now + MIN_TIMER_NS;
 	p->vm->irq_deadline = d;
@@ -67,6 +81,7 @@ void platform_poll(struct vm *vm, uint64_t now)
 		i8259_set_irq(&p->pic, IRQ_PIT, false);
 	}
 	i8259_set_irq(&p->pic, IRQ_RTC, rtc_irq_level(&p->rtc, now));
+	i8259_set_irq(&p->pic, IRQ_SCI, acpi_pm_sci_level(&p->pm, now));
 	refresh_locked(p, now);
 	spin_unlock(&p->lock);
 }
@@ -84,7 +99,7 @@ int platform_acknowledge(struct vm *vm)
 }
 
 /* Port accesses wider than a byte reach consecutive byte registers. */
-enum which { PIC, PIT, PORT61, RTC };
+enum which { PIC, PIT, PORT61, RTC, PCI, FWCFG, PM };
 
 static uint8_t byte_read(struct pc_platform *p, enum which w, uint16_t port, uint64_t now)
 {
@@ -96,8 +111,9 @@ static uint8_t byte_read(struct pc_platform *p, enum which w, uint16_t port, uin
 		return i8254_read(&p->pit, port, now);
 	case RTC:
 		return rtc_read(&p->rtc, port, now);
+	default:
+		return 0xFF;
 	}
-	return 0xFF;
 }
 
 static void byte_write(struct pc_platform *p, enum which w, uint16_t port, uint8_t v, uint64_t now)
@@ -114,6 +130,8 @@ static void byte_write(struct pc_platform *p, enum which w, uint16_t port, uint8
 		rtc_write(&p->rtc, port, v, now);
 		i8259_set_irq(&p->pic, IRQ_RTC, rtc_irq_level(&p->rtc, now));
 		break;
+	default:
+		break;
 	}
 }
 
@@ -126,43 +144,101 @@ struct port_dev {
 static uint32_t port_read(void *dev, uint64_t off, unsigned size)
 {
 	struct port_dev *d = dev;
+	struct pc_platform *p = d->p;
+	uint16_t port = (uint16_t)(d->base + off);
 	uint64_t now = time_ns();
 	uint32_t v = 0;
 
-	spin_lock(&d->p->lock);
-	for (unsigned i = 0; i < size; i++)
-		v |= (uint32_t)byte_read(d->p, d->which, (uint16_t)(d->base + off + i), now)
-		     << (8 * i);
-	refresh_locked(d->p, now);
-	spin_unlock(&d->p->lock);
+	spin_lock(&p->lock);
+	if (d->which == PCI && port == 0xCF9 && size == 1)
+		v = reset_cf9_read(&p->cf9, port, size);
+	else if (d->which == PCI)
+		v = pci_host_read(&p->pci, port, size);
+	else if (d->which == FWCFG)
+		v = fw_cfg_read(&p->fw_cfg, port, size);
+	else if (d->which == PM)
+		v = acpi_pm_read(&p->pm, port, size, now);
+	else
+		for (unsigned i = 0; i < size; i++)
+			v |= (uint32_t)byte_read(p, d->which, (uint16_t)(port + i), now) << (8 * i);
+	refresh_locked(p, now);
+	spin_unlock(&p->lock);
 	return v;
 }
 
 static void port_write(void *dev, uint64_t off, unsigned size, uint32_t value)
 {
 	struct port_dev *d = dev;
+	struct pc_platform *p = d->p;
+	uint16_t port = (uint16_t)(d->base + off);
 	uint64_t now = time_ns();
+	enum acpi_pm_request req = ACPI_PM_REQ_NONE;
 
-	spin_lock(&d->p->lock);
-	for (unsigned i = 0; i < size; i++)
-		byte_write(d->p, d->which, (uint16_t)(d->base + off + i),
-			   (uint8_t)(value >> (8 * i)), now);
-	refresh_locked(d->p, now);
-	spin_unlock(&d->p->lock);
+	spin_lock(&p->lock);
+	if (d->which == PCI && port == 0xCF9 && size == 1) {
+		reset_cf9_write(&p->cf9, port, size, value);
+		req = reset_cf9_take_request(&p->cf9);
+	} else if (d->which == PCI) {
+		pci_host_write(&p->pci, port, size, value);
+	} else if (d->which == FWCFG) {
+		fw_cfg_write(&p->fw_cfg, port, size, value);
+	} else if (d->which == PM) {
+		acpi_pm_write(&p->pm, port, size, value, now);
+		req = acpi_pm_take_request(&p->pm);
+		i8259_set_irq(&p->pic, IRQ_SCI, acpi_pm_sci_level(&p->pm, now));
+	} else {
+		for (unsigned i = 0; i < size; i++)
+			byte_write(p, d->which, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)),
+				   now);
+	}
+	refresh_locked(p, now);
+	spin_unlock(&p->lock);
+	/* Outside the platform lock: stopping a VM takes the scheduler's. */
+	if (req == ACPI_PM_REQ_POWEROFF)
+		vm_stop(p->vm, "powered off by the guest (ACPI S5)");
+	else if (req == ACPI_PM_REQ_RESET)
+		vm_restart(p->vm, "reset by the guest");
 }
+
+#define NPORTS 9
 
 struct pc_platform_dev {
 	struct pc_platform p;
-	struct port_dev ports[6];
+	struct port_dev ports[NPORTS];
 };
 
 static const struct {
 	uint16_t base, len;
 	enum which which;
-} port_map[6] = {
-    {0x20, 2, PIC}, {0xA0, 2, PIC},    {0x4D0, 2, PIC},
-    {0x40, 4, PIT}, {0x61, 1, PORT61}, {0x70, 2, RTC},
+} port_map[NPORTS] = {
+    {0x20, 2, PIC}, {0xA0, 2, PIC},  {0x4D0, 2, PIC},   {0x40, 4, PIT},    {0x61, 1, PORT61},
+    {0x70, 2, RTC}, {0xCF8, 8, PCI}, {0x510, 2, FWCFG}, {PM_BASE, 12, PM},
 };
+
+/* The VM's ACPI tables, in guest memory where Linux looks for the RSDP. */
+static int write_acpi_tables(struct vm *vm)
+{
+	const struct acpi_vm_desc desc = {
+	    .nvcpus = vm->nvcpus,
+	    .lapic_base = 0xFEE00000,
+	    .ioapic_base = 0xFEC00000,
+	    .pm1a_evt = PM_BASE,
+	    .pm1a_cnt = PM_BASE + 4,
+	    .pm_tmr = PM_BASE + 8,
+	    .sci_irq = IRQ_SCI,
+	    .reset_reg = true,
+	};
+	uint8_t *buf = kzalloc(ACPI_TABLES_MAX_SIZE);
+	int rc = -1;
+
+	if (!buf)
+		return -1;
+	size_t n = acpi_build_tables(&desc, ACPI_TABLES_GPA, buf, ACPI_TABLES_MAX_SIZE);
+	if (n && !copy_to_guest(vm, ACPI_TABLES_GPA, buf, n))
+		rc = 0;
+	kfree(buf);
+	return rc;
+}
 
 /* CMOS bytes a BIOS leaves describing memory, for guests that read them. */
 static void cmos_memory_size(struct rtc *r, uint64_t ram)
@@ -201,8 +277,16 @@ static int platform_create(struct vm *vm)
 	i8254_init(&p->pit, now);
 	rtc_init(&p->rtc, boot_wallclock + (now - boot_wallclock_ns) / 1000000000ULL, now);
 	cmos_memory_size(&p->rtc, vm->ram_size);
+	pci_host_init(&p->pci);
+	reset_cf9_init(&p->cf9);
+	fw_cfg_init(&p->fw_cfg, (uint16_t)vm->nvcpus, vm->ram_size);
+	acpi_pm_init(&p->pm, PM_BASE, now);
 	refresh_locked(p, now);
-	for (unsigned i = 0; i < 6; i++) {
+	if (write_acpi_tables(vm)) {
+		kfree(d);
+		return -1;
+	}
+	for (unsigned i = 0; i < NPORTS; i++) {
 		d->ports[i] = (struct port_dev){p, port_map[i].which, port_map[i].base};
 		struct io_range r = {port_map[i].base, port_map[i].len, &d->ports[i], port_read,
 				     port_write};

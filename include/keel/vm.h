@@ -140,6 +140,7 @@ struct vm {
 	char stop_reason[96];
 	uint64_t started_ns;
 	uint64_t hv_bytes; /* Keel memory this VM costs, beyond its RAM */
+	bool restart_pending; /* start it again once stopped */
 };
 
 /* Guest-physical memory access: refuses anything outside the VM's RAM. */
@@ -153,6 +154,10 @@ struct vm *vm_create(const struct cfg_vm *cfg);
 int vm_start(struct vm *vm, char *err, size_t errlen);
 /* Stop the VM from any CPU; the reason is logged once. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Stop the VM and start it again afresh (a guest's reset). */
+void vm_restart(struct vm *vm, const char *why);
+/* An operator's stop wins over a guest's pending reset. */
+void vm_cancel_restart(struct vm *vm);
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 const char *vm_state_name(enum vm_state s);

@@ -2,15 +2,16 @@
 
 The kernel is Debian's linux-image package (make linux-guest fetches it);
 the initramfs's init runs the keel.cmd= words of the command line ('+' for
-a space) and then powers off. Until the virtual LAPIC, IOAPIC and ACPI
-tables exist, guests boot with acpi=off and nolapic on the PIC and PIT.
+a space) and then powers off. Guests read Keel's ACPI tables (power-off by
+ACPI S5, reset by port 0xCF9, PCI host bridge from the DSDT); until the
+virtual LAPIC and IOAPIC exist they boot with nolapic and noapic, on the PIC.
 """
 
 import re
 
 from rig import timeout
 
-BASE_CMDLINE = "console=ttyS0 acpi=off nolapic panic=-1 quiet"
+BASE_CMDLINE = "console=ttyS0 nolapic noapic panic=-1 quiet"
 
 
 def linux_vm(name, *commands, memory="160M", extra=""):
@@ -30,8 +31,8 @@ def assert_clean_end(run, *names):
     assert "KEEL PANIC" not in run.output
     assert run.status == 0, f"keel-run status {run.status}"
     for n in names:
-        assert re.search(rf"keel: vm {n}: stopped: all vCPUs halted", run.output), (
-            f"VM {n} did not halt at the end of its init")
+        assert re.search(rf"keel: vm {n}: stopped: powered off by the guest \(ACPI S5\)",
+                         run.output), f"VM {n} did not power itself off at the end of its init"
 
 
 @timeout(240)
@@ -39,12 +40,14 @@ def test_linux_boots_to_busybox_and_runs_commands(rig):
     have_kernel(rig)
     run = rig.boot("[keel]\npoweroff-when-idle = yes\n" +
                    linux_vm("deb", "uname -sr", "echo sum=$((6*7))",
-                            "grep -c ^processor /proc/cpuinfo"),
+                            "cat /sys/bus/pci/devices/0000:00:00.0/vendor"),
                    mem="512M", timeout=200)
     out = run.output
     assert re.search(r"^\[deb\] keel-guest: init running on 6\.1\.\S+, 1 CPU\(s\)$", out, re.M)
     assert re.search(r"^\[deb\] Linux 6\.1\.\S+-amd64$", out, re.M)
     assert re.search(r"^\[deb\] sum=42$", out, re.M)
+    # The PCI host bridge, found through the DSDT's PCI0 and config mechanism #1.
+    assert re.search(r"^\[deb\] 0x8086$", out, re.M)
     assert_clean_end(run, "deb")
 
 
@@ -73,8 +76,26 @@ def test_typing_into_a_linux_shell_through_the_console(rig):
     run.send("echo typed-$((20+22))\n")
     run.wait_for(r"typed-42", timeout=60)
     run.send("exit\n")  # the shell ends, init powers the guest off
-    run.wait_for(r"keel: vm shell: stopped: all vCPUs halted", timeout=60)
+    run.wait_for(r"keel: vm shell: stopped: powered off by the guest", timeout=60)
     run.send("\x1dpoweroff\n")
+    run.finish(timeout=60)
+    assert "KEEL PANIC" not in run.output
+    assert run.status == 0
+
+
+@timeout(300)
+def test_reboot_restarts_only_that_vm(rig):
+    have_kernel(rig)
+    conf = (linux_vm("rb", "echo booted", "reboot -f") +
+            "[vm calm]\nkernel = spin.elf\nmemory = 2M\n")
+    run = rig.boot(conf, smp=2, mem="512M", serial_input=True, timeout=260)
+    run.wait_for(r"keel: vm rb: stopped: reset by the guest; restarting", timeout=200)
+    run.wait_for(r"keel: vm rb: started: ", timeout=30)
+    # The new boot runs init again: it really starts afresh.
+    run.wait_for(r"(?s)restarting.*\[rb\] booted", timeout=200)
+    run.send("list\n")
+    run.wait_for(r"^(keel> )?calm\s+running", timeout=20)
+    run.send("poweroff\n")
     run.finish(timeout=60)
     assert "KEEL PANIC" not in run.output
     assert run.status == 0
