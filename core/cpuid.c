@@ -87,6 +87,10 @@ void cpuid_policy_init(void)
 	ext[0][0] = ext_max;
 	if (ext_max >= 0x80000001)
 		ext[1][2] &= ~(E1_ECX_SVM | E1_ECX_SKINIT | E1_ECX_WDT);
+	if (ext_max >= 0x80000008)
+		/* AMD's speculation controls (IBPB, IBRS, STIBP, SSBD...): as leaf 7. */
+		ext[8][1] &= ~((1u << 12) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) |
+			       (1u << 18) | (1u << 19) | (1u << 24) | (1u << 25) | (1u << 26));
 	if (ext_max >= 0x80000007) {
 		uint32_t *e7 = ext[7];
 		e7[0] = e7[1] = e7[2] = 0;
@@ -102,6 +106,10 @@ static void subleaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[1] &= ~((1u << 2) /* SGX */ | (1u << 14) /* MPX: obsolete, not switched */ |
 			  (1u << 25) /* processor trace */);
 		r[2] &= ~((1u << 5) /* WAITPKG */ | (1u << 30) /* SGX launch control */);
+		/* Speculation controls need their MSRs (SPEC_CTRL, PRED_CMD,
+		 * ARCH_CAPABILITIES, FLUSH_CMD) switched per vCPU: not yet, so
+		 * not offered. */
+		r[3] &= ~((1u << 26) | (1u << 27) | (1u << 28) | (1u << 29) | (1u << 31));
 	} else if (leaf == 7) {
 		r[0] = r[1] = r[2] = r[3] = 0;
 	}

@@ -26,6 +26,7 @@ which is why this file also has a main.
 import atexit
 import ctypes
 import importlib.util
+import os
 import re
 import signal
 import subprocess
@@ -43,6 +44,14 @@ sys.dont_write_bytecode = True
 import keelhost  # noqa: E402  (tools/ is on the path above)
 
 KEEL_RUN = REPO / "tools" / "keel-run"
+# The emulator rig.boot uses when a test does not name one: KEEL_RIG=bochs
+# runs the suite on Bochs's VT-x model (KEEL_BOCHS_CPU=ryzen for its AMD-V
+# one). Bochs runs guests several times slower than QEMU, so the waits of a
+# test on it (wait_for, finish) are stretched by SLOWDOWN; keel-run's own
+# --timeout is left as the test gave it (tests check it).
+DEFAULT_RIG = os.environ.get("KEEL_RIG", "qemu")
+BOCHS_CPU = os.environ.get("KEEL_BOCHS_CPU", "")
+SLOWDOWN = {"qemu": 1, "bochs": 4}
 HERE = Path(__file__).resolve().parent
 RESULT_MARK = "@@rig-result:"  # last line of a test process, read by tests/run.py
 SKIP_STATUS = 77
@@ -82,7 +91,8 @@ def _pdeathsig():
 class Run:
     """One emulator run: its console output so far, and a way to talk to it."""
 
-    def __init__(self, cmd, label, timeout_s, serial_input=False, until=None, grace=2.0):
+    def __init__(self, cmd, label, timeout_s, serial_input=False, until=None, grace=2.0,
+                 scale=1):
         self.cmd = cmd
         self.label = label
         self.timed_out = False  # the rig had to kill it (deadline or `until` grace)
@@ -90,6 +100,7 @@ class Run:
         self._until_at = None
         self._grace = grace
         self._deadline = time.monotonic() + timeout_s
+        self.scale = scale  # wait_for and finish timeouts are multiplied by it
         self._out = []
         self._err = []
         self._pos = 0  # where the next wait_for starts looking
@@ -163,6 +174,7 @@ class Run:
         Raises AssertionError if the run ends or TIMEOUT seconds pass first.
         """
         pattern = re.compile(regex, re.M)
+        timeout *= self.scale
         end = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -210,6 +222,8 @@ class Run:
 
     def finish(self, timeout=None):
         """Wait for the run to end (at most TIMEOUT s, else its deadline); kill it if need be."""
+        if timeout is not None:
+            timeout *= self.scale
         end = self._deadline if timeout is None else min(self._deadline, time.monotonic() + timeout)
         while self.proc.poll() is None:
             now = time.monotonic()
@@ -290,19 +304,28 @@ class Rig:
         return f"{kind}{self._count}"
 
     def boot(self, config, smp=2, mem="512M", timeout=120, iso=False, uefi=False,
-             serial_input=False, icount=False, rig="qemu", name="test", wait=None, args=()):
+             serial_input=False, icount=False, rig=None, name="test", wait=None, args=()):
         """Boot Keel with CONFIG (a path, or the configuration text itself) via keel-run.
 
         Returns a finished Run unless serial_input (or wait=False) asks for an
         interactive one; then call wait_for / send / finish. Run.status is
         keel-run's exit status (0 powered off, 2 panic, 3 timeout, 4 emulator).
+        RIG is "qemu" or "bochs"; by default KEEL_RIG's (qemu if unset).
         """
+        rig = rig or DEFAULT_RIG
+        scale = SLOWDOWN.get(rig, 1)
+        if rig == "bochs":
+            if uefi:
+                self.skip("the bochs rig boots by legacy BIOS only (no UEFI)")
+            if BOCHS_CPU:
+                args = ("--cpu-model", BOCHS_CPU) + tuple(args)
         path = self._config_path(config, name)
         cmd = [sys.executable, KEEL_RUN, path, "--rig", rig, "--smp", smp, "--mem", mem,
                "--timeout", timeout]
         cmd += ["--iso"] * iso + ["--uefi"] * uefi + ["--icount"] * icount
         cmd += ["--serial-input"] * serial_input + list(args)
-        run = Run(cmd, self._label("keel"), timeout + 30, serial_input=serial_input)
+        run = Run(cmd, self._label("keel"), timeout * scale + 30, serial_input=serial_input,
+                  scale=scale)
         if wait if wait is not None else not serial_input:
             run.finish()
         return run

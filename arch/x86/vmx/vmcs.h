@@ -31,12 +31,12 @@
 #define MSR_VMX_TRUE_EXIT_CTLS 0x48f
 #define MSR_VMX_TRUE_ENTRY_CTLS 0x490
 
-#define VMX_BASIC_REVISION(b) ((uint32_t)(b) & 0x7fffffff)
+#define VMX_BASIC_REVISION(b) ((uint32_t)(b)&0x7fffffff)
 #define VMX_BASIC_SIZE(b) ((unsigned)((b) >> 32) & 0x1fff)
 #define VMX_BASIC_32BIT_PA (1ULL << 48)
 #define VMX_BASIC_MEMTYPE(b) ((unsigned)((b) >> 50) & 0xf)
 #define VMX_BASIC_TRUE_CTLS (1ULL << 55)
-#define VMX_MISC_PREEMPT_RATE(m) ((unsigned)(m) & 0x1f) /* timer = TSC >> rate */
+#define VMX_MISC_PREEMPT_RATE(m) ((unsigned)(m)&0x1f) /* timer = TSC >> rate */
 
 #define EPT_CAP_WALK4 (1ULL << 6)
 #define EPT_CAP_WB (1ULL << 14)
@@ -53,6 +53,7 @@
 #define PIN_NMI_EXITING (1u << 3)
 #define PIN_PREEMPT_TIMER (1u << 6)
 /* Primary processor-based controls */
+#define PROC_INTR_WINDOW_EXITING (1u << 2)
 #define PROC_HLT_EXITING (1u << 7)
 #define PROC_INVLPG_EXITING (1u << 9)
 #define PROC_MWAIT_EXITING (1u << 10)
@@ -182,6 +183,7 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_GDT
 #define INTR_INFO_ERROR_VALID (1u << 11)
 #define INTR_TYPE_SHIFT 8
 #define INTR_TYPE_MASK (7u << 8)
+#define INTR_TYPE_EXT_INTR (0u << 8)
 #define INTR_TYPE_NMI (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
 #define INTR_TYPE_SW_INTR (4u << 8)
@@ -197,6 +199,7 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_GDT
 #define EXIT_REASON_TRIPLE_FAULT 2
 #define EXIT_REASON_INIT 3
 #define EXIT_REASON_SIPI 4
+#define EXIT_REASON_INTR_WINDOW 7
 #define EXIT_REASON_TASK_SWITCH 9
 #define EXIT_REASON_CPUID 10
 #define EXIT_REASON_GETSEC 11
@@ -258,12 +261,12 @@ static inline bool vmwrite_ok(uint64_t field, uint64_t v)
 }
 
 /* VMXON, VMCLEAR, VMPTRLD take the physical address in memory; true on success. */
-#define VMX_PA_INSN(name, insn)                                                          \
-	static inline bool name(uint64_t pa)                                             \
-	{                                                                                \
-		bool fail;                                                               \
+#define VMX_PA_INSN(name, insn)                                                              \
+	static inline bool name(uint64_t pa)                                                 \
+	{                                                                                    \
+		bool fail;                                                                   \
 		asm volatile(insn " %1; setna %0" : "=qm"(fail) : "m"(pa) : "cc", "memory"); \
-		return !fail;                                                            \
+		return !fail;                                                                \
 	}
 VMX_PA_INSN(vmxon, "vmxon")
 VMX_PA_INSN(vmclear, "vmclear")

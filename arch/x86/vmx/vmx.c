@@ -41,13 +41,16 @@ static struct vmx_cpu vmx_cpu[MAX_CPUS];
  * MSR areas switch. Every port exits (unconditional I/O exiting). */
 static uint8_t *msr_bitmap;
 static const uint32_t passthrough_msrs[] = {
-    MSR_FS_BASE, MSR_GS_BASE,	   MSR_KERNEL_GS_BASE, MSR_STAR,	 MSR_LSTAR,
-    MSR_CSTAR,	 MSR_SFMASK,	   MSR_SYSENTER_CS,    MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+    MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR,         MSR_LSTAR,
+    MSR_CSTAR,   MSR_SFMASK,  MSR_SYSENTER_CS,    MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
 };
 static const uint32_t area_msrs[] = {
-    [GMSR_STAR] = MSR_STAR,	[GMSR_LSTAR] = MSR_LSTAR,
-    [GMSR_CSTAR] = MSR_CSTAR,	[GMSR_SFMASK] = MSR_SFMASK,
-    [GMSR_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE, [GMSR_PAT] = MSR_PAT,
+    [GMSR_STAR] = MSR_STAR,
+    [GMSR_LSTAR] = MSR_LSTAR,
+    [GMSR_CSTAR] = MSR_CSTAR,
+    [GMSR_SFMASK] = MSR_SFMASK,
+    [GMSR_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE,
+    [GMSR_PAT] = MSR_PAT,
 };
 
 /* VPIDs are unique among live vCPUs; TLB entries a freed VPID left on
@@ -115,6 +118,10 @@ const struct backend_ops *vmx_probe(char *why, unsigned len)
 		return REFUSE("VT-x without secondary controls (so without EPT) is not supported");
 	if (miss)
 		return REFUSE("VT-x without HLT, I/O, CR8 exiting or MSR bitmaps (%#x)", miss);
+	uint64_t proc_cap =
+	    rdmsr(c->true_ctls ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS);
+	if (!((proc_cap >> 32) & PROC_INTR_WINDOW_EXITING))
+		return REFUSE("VT-x without interrupt-window exiting is not supported");
 	c->proc2 = vmx_adjust_ctls(rdmsr(MSR_VMX_PROCBASED_CTLS2),
 				   PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP |
 				       PROC2_INVPCID | PROC2_XSAVES,
@@ -123,10 +130,10 @@ const struct backend_ops *vmx_probe(char *why, unsigned len)
 		return REFUSE("VT-x without EPT is not supported");
 	if (miss)
 		return REFUSE("VT-x without unrestricted guest is not supported");
-	c->exit = ctls(MSR_VMX_EXIT_CTLS, MSR_VMX_TRUE_EXIT_CTLS,
-		       EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
-			   EXIT_LOAD_PAT,
-		       EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER, &miss);
+	c->exit =
+	    ctls(MSR_VMX_EXIT_CTLS, MSR_VMX_TRUE_EXIT_CTLS,
+		 EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+		 EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER, &miss);
 	if (miss)
 		return REFUSE("VT-x without 64-bit host or IA32_EFER switching is not supported");
 	c->entry = ctls(MSR_VMX_ENTRY_CTLS, MSR_VMX_TRUE_ENTRY_CTLS,
@@ -135,8 +142,8 @@ const struct backend_ops *vmx_probe(char *why, unsigned len)
 	if (miss)
 		return REFUSE("VT-x without 64-bit guests or IA32_EFER loading is not supported");
 	c->entry &= ~ENTRY_IA32E; /* follows the guest's EFER.LMA */
-	c->pat_in_vmcs = (c->exit & EXIT_SAVE_PAT) && (c->exit & EXIT_LOAD_PAT) &&
-			 (c->entry & ENTRY_LOAD_PAT);
+	c->pat_in_vmcs =
+	    (c->exit & EXIT_SAVE_PAT) && (c->exit & EXIT_LOAD_PAT) && (c->entry & ENTRY_LOAD_PAT);
 	if (!c->pat_in_vmcs) {
 		c->exit &= ~(EXIT_SAVE_PAT | EXIT_LOAD_PAT);
 		c->entry &= ~ENTRY_LOAD_PAT;
@@ -200,7 +207,8 @@ static int vmx_cpu_enable(struct cpu *c)
 		if (!msr_bitmap)
 			return -1;
 		memset(msr_bitmap, 0xff, PAGE_SIZE);
-		for (unsigned i = 0; i < sizeof(passthrough_msrs) / sizeof(passthrough_msrs[0]); i++)
+		for (unsigned i = 0; i < sizeof(passthrough_msrs) / sizeof(passthrough_msrs[0]);
+		     i++)
 			msr_bitmap_allow(passthrough_msrs[i]);
 	}
 	region = page_alloc_zeroed(0);
@@ -215,7 +223,8 @@ static int vmx_cpu_enable(struct cpu *c)
 	}
 	vmx_cpu[c->id] = (struct vmx_cpu){.vmxon_pa = (uint64_t)region, .current = 0};
 	/* Nothing firmware or an earlier user of VMX cached may survive. */
-	invept(k->ept_vpid & EPT_CAP_INVEPT_ALL ? INVEPT_ALL : INVEPT_SINGLE, 0);
+	if (k->ept_vpid & EPT_CAP_INVEPT_ALL)
+		invept(INVEPT_ALL, 0);
 	if (k->vpid && (k->ept_vpid & VPID_CAP_INVVPID_ALL))
 		invvpid(INVVPID_ALL, 0);
 	return 0;
@@ -397,8 +406,8 @@ static bool vmcs_setup(struct vmx_vcpu *x)
 	if (k->pat_in_vmcs)
 		ok &= vmwrite_ok(HOST_PAT, rdmsr(MSR_PAT));
 	else
-		x->msrs[HOST_MSR_AREA] = (struct vmx_msr_entry){.index = MSR_PAT,
-								.value = rdmsr(MSR_PAT)};
+		x->msrs[HOST_MSR_AREA] =
+		    (struct vmx_msr_entry){.index = MSR_PAT, .value = rdmsr(MSR_PAT)};
 	for (unsigned i = 0; i < k->nguest_msrs; i++)
 		x->msrs[i] = (struct vmx_msr_entry){.index = area_msrs[i], .value = 0};
 	asm volatile("sidt %0" : "=m"(idtr));
@@ -407,7 +416,6 @@ static bool vmcs_setup(struct vmx_vcpu *x)
 }
 
 static void vmx_vcpu_destroy(struct vcpu *v);
-
 
 static int vmx_vcpu_init(struct vcpu *v)
 {
@@ -462,11 +470,14 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	v->arch = NULL;
 }
 
-/* First VMPTRLD of this VMCS on this CPU since it was cleared. Host state
- * that differs per CPU is written, and TLB entries this CPU may hold for
- * the vCPU's tags from an earlier visit (or an earlier owner) are flushed. */
-static void vmcs_load(struct vmx_vcpu *x, struct cpu *c)
+/* Make the VMCS of the vCPU about to run current on this CPU. On its first
+ * load here since it was cleared, host state that differs per CPU is
+ * written, and TLB entries this CPU may hold for the vCPU's tags from an
+ * earlier visit (or an earlier owner) are flushed. */
+void vmcs_load(struct vmx_vcpu *x, struct cpu *c)
 {
+	if (vmx_cpu[c->id].current == x->vmcs_pa)
+		return;
 	vmcs_acquire(x);
 	x->cpu = (int)c->id;
 	if (x->last_cpu == (int)c->id)
@@ -494,169 +505,6 @@ static void vmx_vcpu_put(struct vcpu *v)
 	x->launched = false;
 }
 
-static void entry_failed(struct vcpu *v, int how, struct vm_exit *e)
-{
-	uint64_t err = how == 2 ? vmread(VMCS_INSN_ERROR) : 0;
-
-	klog("vmx: vm %s vCPU %u: VM entry failed (%s, VM-instruction error %lu)", v->vm->name,
-	     v->id, how == 2 ? "VMfailValid" : "VMfailInvalid: no current VMCS", err);
-	e->kind = EXIT_INVALID;
-	e->insn_len = 0;
-	e->raw.code = err;
-	e->raw.info1 = (uint64_t)how;
-	e->raw.info2 = 0;
-}
-
-static void raw_exit(struct vm_exit *e, enum exit_kind kind, uint32_t reason)
-{
-	e->kind = kind;
-	e->raw.code = reason;
-	e->raw.info1 = vmread(VMCS_EXIT_QUAL);
-	e->raw.info2 = vmread(VMCS_GUEST_PHYS_ADDR);
-}
-
-static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
-{
-	uint64_t qual;
-
-	e->insn_len = 0;
-	if (reason & EXIT_REASON_FAILED_ENTRY) {
-		klog("vmx: vm %s vCPU %u: VM entry failed (exit reason %#x, qualification %#lx)",
-		     v->vm->name, v->id, reason, vmread(VMCS_EXIT_QUAL));
-		raw_exit(e, EXIT_INVALID, reason);
-		return;
-	}
-	switch (reason & 0xffff) {
-	case EXIT_REASON_EXTINT:
-	case EXIT_REASON_PREEMPT_TIMER:
-		/* Not acknowledged on exit: the host takes it through its IDT. */
-		asm volatile("sti; nop; cli" ::: "memory");
-		e->kind = EXIT_NONE;
-		return;
-	case EXIT_REASON_EXCEPTION_NMI:
-		if ((vmread(VMCS_EXIT_INTR_INFO) & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
-			asm volatile("int $2" ::: "memory"); /* the host's NMI: hand it on */
-			e->kind = EXIT_NONE;
-			return;
-		}
-		break;
-	case EXIT_REASON_CPUID:
-		e->kind = EXIT_CPUID;
-		e->insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
-		return;
-	case EXIT_REASON_IO:
-		qual = vmread(VMCS_EXIT_QUAL);
-		e->kind = EXIT_IO;
-		e->io.size = (uint8_t)((qual & 7) + 1);
-		e->io.in = (qual >> 3) & 1;
-		e->io.string = (qual >> 4) & 1;
-		e->io.rep = (qual >> 5) & 1;
-		e->io.port = (uint16_t)(qual >> 16);
-		e->insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
-		return;
-	case EXIT_REASON_RDMSR:
-	case EXIT_REASON_WRMSR:
-		e->kind = (reason & 0xffff) == EXIT_REASON_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
-		e->insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
-		return;
-	case EXIT_REASON_HLT:
-	case EXIT_REASON_VMCALL:
-	case EXIT_REASON_XSETBV:
-	case EXIT_REASON_INVD:
-		e->kind = (reason & 0xffff) == EXIT_REASON_HLT	    ? EXIT_HLT
-			  : (reason & 0xffff) == EXIT_REASON_VMCALL ? EXIT_HYPERCALL
-			  : (reason & 0xffff) == EXIT_REASON_XSETBV ? EXIT_XSETBV
-								    : EXIT_SKIP;
-		e->insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
-		return;
-	case EXIT_REASON_CR_ACCESS:
-		e->insn_len = (uint8_t)vmread(VMCS_EXIT_INSN_LEN);
-		vmx_cr_access(v, vmread(VMCS_EXIT_QUAL), e->insn_len);
-		e->kind = EXIT_NONE;
-		return;
-	case EXIT_REASON_EPT_VIOLATION:
-		qual = vmread(VMCS_EXIT_QUAL);
-		e->kind = EXIT_NPF;
-		e->npf.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
-		e->npf.write = (qual >> 1) & 1;
-		e->npf.fetch = (qual >> 2) & 1;
-		return;
-	case EXIT_REASON_EPT_MISCONFIG:
-		klog("vmx: vm %s: EPT misconfiguration at guest-physical %#lx", v->vm->name,
-		     vmread(VMCS_GUEST_PHYS_ADDR));
-		raw_exit(e, EXIT_INVALID, reason);
-		return;
-	case EXIT_REASON_TRIPLE_FAULT:
-		raw_exit(e, EXIT_SHUTDOWN, reason);
-		return;
-	case EXIT_REASON_INIT:
-		e->kind = EXIT_INIT;
-		return;
-	case EXIT_REASON_GETSEC:
-	case EXIT_REASON_VMCALL + 1 ... EXIT_REASON_VMXON:
-	case EXIT_REASON_INVEPT:
-	case EXIT_REASON_INVVPID:
-	case EXIT_REASON_VMFUNC:
-	case EXIT_REASON_MWAIT:
-	case EXIT_REASON_MONITOR:
-		e->kind = EXIT_UD;
-		return;
-	default:
-		break;
-	}
-	raw_exit(e, EXIT_UNKNOWN, reason);
-}
-
-static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
-{
-	struct vmx_vcpu *x = v->arch;
-	struct cpu *c = this_cpu();
-
-	if (vmx_cpu[c->id].current != x->vmcs_pa)
-		vmcs_load(x, c);
-	if (v->regs.rip != x->exit_rip) {
-		/* The exiting instruction was completed: its STI or MOV SS
-		 * blocking has ended with it. */
-		uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
-		if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-			vmwrite(GUEST_INTERRUPTIBILITY,
-				intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	}
-	vmwrite(GUEST_RSP, v->regs.rsp);
-	vmwrite(GUEST_RIP, v->regs.rip);
-	vmwrite(GUEST_RFLAGS, v->regs.rflags);
-	if (read_cr2() != x->cr2)
-		write_cr2(x->cr2);
-
-	int failed = vmx_enter(&v->regs, x->launched);
-
-	if (failed) {
-		entry_failed(v, failed, e);
-		return;
-	}
-	x->cr2 = read_cr2();
-	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
-	if (!(reason & EXIT_REASON_FAILED_ENTRY))
-		x->launched = true;
-	v->regs.rsp = vmread(GUEST_RSP);
-	v->regs.rip = x->exit_rip = vmread(GUEST_RIP);
-	v->regs.rflags = vmread(GUEST_RFLAGS);
-	/* An event whose delivery the exit interrupted must be delivered again
-	 * (the CPU cleared the entry field's valid bit on the exit). */
-	uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
-	if (idt & INTR_INFO_VALID) {
-		uint32_t type = idt & INTR_TYPE_MASK;
-		vmwrite(VMCS_ENTRY_INTR_INFO,
-			idt & (INTR_INFO_VALID | INTR_INFO_ERROR_VALID | INTR_TYPE_MASK | 0xff));
-		if (idt & INTR_INFO_ERROR_VALID)
-			vmwrite(VMCS_ENTRY_EXC_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
-		if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
-		    type == INTR_TYPE_SW_EXCEPTION)
-			vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
-	}
-	decode_exit(v, reason, e);
-}
-
 const struct backend_ops vmx_ops = {
     .name = "vmx",
     .describe = vmx_describe,
@@ -672,4 +520,7 @@ const struct backend_ops vmx_ops = {
     .get_cr4 = vmx_get_cr4,
     .vcpu_run = vmx_vcpu_run,
     .inject_exception = vmx_inject_exception,
+    .interrupt_allowed = vmx_interrupt_allowed,
+    .inject_interrupt = vmx_inject_interrupt,
+    .request_interrupt_window = vmx_request_interrupt_window,
 };

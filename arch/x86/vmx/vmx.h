@@ -49,13 +49,22 @@ struct vmx_vcpu {
  * here) that vmcs_release must undo; false if it is this CPU's running vCPU. */
 bool vmcs_acquire(struct vmx_vcpu *x);
 void vmcs_release(struct vmx_vcpu *x, bool temporary);
+/* vmx.c: make the VMCS of the vCPU about to run on C current there. */
+struct cpu;
+void vmcs_load(struct vmx_vcpu *x, struct cpu *c);
 void vmx_flush_guest_tlb(struct vmx_vcpu *x);
+
+/* vmx_run.c */
+void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e);
 
 /* vmx_state.c */
 void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *s);
 void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s);
 uint64_t vmx_get_cr4(struct vcpu *v);
 void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+bool vmx_interrupt_allowed(struct vcpu *v);
+void vmx_inject_interrupt(struct vcpu *v, uint8_t vector);
+void vmx_request_interrupt_window(struct vcpu *v, bool on);
 /* A CR-access exit: emulate the access (or inject #GP) with the VMCS
  * current, advancing the guest's RIP past it. */
 void vmx_cr_access(struct vcpu *v, uint64_t qual, uint8_t insn_len);

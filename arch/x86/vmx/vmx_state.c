@@ -15,9 +15,9 @@ _Static_assert(sizeof(struct vcpu_regs) == 18 * sizeof(uint64_t), "vcpu_regs lay
 
 /* The eight segment registers of struct vcpu_sregs in VMCS field order. */
 static const size_t seg_offset[8] = {
-    [SEG_ES] = offsetof(struct vcpu_sregs, es),	    [SEG_CS] = offsetof(struct vcpu_sregs, cs),
-    [SEG_SS] = offsetof(struct vcpu_sregs, ss),	    [SEG_DS] = offsetof(struct vcpu_sregs, ds),
-    [SEG_FS] = offsetof(struct vcpu_sregs, fs),	    [SEG_GS] = offsetof(struct vcpu_sregs, gs),
+    [SEG_ES] = offsetof(struct vcpu_sregs, es),     [SEG_CS] = offsetof(struct vcpu_sregs, cs),
+    [SEG_SS] = offsetof(struct vcpu_sregs, ss),     [SEG_DS] = offsetof(struct vcpu_sregs, ds),
+    [SEG_FS] = offsetof(struct vcpu_sregs, fs),     [SEG_GS] = offsetof(struct vcpu_sregs, gs),
     [SEG_LDTR] = offsetof(struct vcpu_sregs, ldtr), [SEG_TR] = offsetof(struct vcpu_sregs, tr),
 };
 
@@ -159,6 +159,46 @@ void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32
 		vmwrite(VMCS_ENTRY_EXC_ERROR, error);
 	}
 	vmwrite(VMCS_ENTRY_INTR_INFO, info);
+	vmcs_release(x, temporary);
+}
+
+/* An external interrupt can be injected when the guest has IF set, is in no
+ * STI or MOV SS shadow (the one the last exit saw ends once the guest's RIP
+ * has moved past that instruction) and has no event queued already. */
+bool vmx_interrupt_allowed(struct vcpu *v)
+{
+	struct vmx_vcpu *x = v->arch;
+	bool temporary = vmcs_acquire(x), ok = false;
+
+	if (v->regs.rflags & RFLAGS_IF) {
+		uint64_t shadow = vmread(GUEST_INTERRUPTIBILITY) &
+				  (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+		ok = (!shadow || v->regs.rip != x->exit_rip) &&
+		     !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	}
+	vmcs_release(x, temporary);
+	return ok;
+}
+
+void vmx_inject_interrupt(struct vcpu *v, uint8_t vector)
+{
+	struct vmx_vcpu *x = v->arch;
+	bool temporary = vmcs_acquire(x);
+
+	vmwrite(VMCS_ENTRY_INTR_INFO, vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID);
+	vmcs_release(x, temporary);
+}
+
+/* Interrupt-window exiting: an exit before any instruction the guest runs
+ * with IF set and no interrupt shadow. */
+void vmx_request_interrupt_window(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *x = v->arch;
+	bool temporary = vmcs_acquire(x);
+	uint64_t proc = vmread(VMCS_PROC_CTLS);
+
+	vmwrite(VMCS_PROC_CTLS,
+		on ? proc | PROC_INTR_WINDOW_EXITING : proc & ~(uint64_t)PROC_INTR_WINDOW_EXITING);
 	vmcs_release(x, temporary);
 }
 
