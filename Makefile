@@ -30,6 +30,8 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Iinclude -fsanitize=address,undefined 
 	-fno-omit-frame-pointer -DKEEL_HOSTED
 HOST_LDLIBS := -lcmocka
 
+
+.PHONY: test-full
 .PHONY: all hv guests iso run test unit lint lint-check format bench clean deps linux-guest
 all: hv guests
 
@@ -46,6 +48,11 @@ run: deps all linux-guest
 test: deps
 	@$(MAKE) --no-print-directory all unit linux-guest
 	@$(PYTHON) tests/run.py
+
+# Everything, with every integration test on Bochs' VT-x model as well.
+test-full: deps
+	@$(MAKE) --no-print-directory all unit linux-guest
+	@$(PYTHON) tests/run.py --bochs all
 
 # Linux guests: Debian's stock kernel (downloaded, never installed) and a
 # busybox initramfs whose init runs the keel.cmd= words of its command line.

@@ -32,7 +32,9 @@ def bench_lines(output):
     return {k: int(v) for k, v in found.items()}
 
 
-def exits(r):
+def exits(r, rig="qemu", cpu_model=None):
+    """Rows of (label, native, under Keel, cost). On Bochs (clock: sync=none)
+    the TSC also counts instructions; the native figures come from QEMU."""
     direct = r.boot_direct("bench.elf", f"iters={ITERS}", icount=True, timeout=120)
     native = bench_lines(direct.output)
     keel = r.boot(f"""
@@ -42,7 +44,8 @@ def exits(r):
         kernel = bench.elf
         cmdline = "iters={ITERS}"
         memory = 4M
-        """, icount=True, timeout=300)
+        """, icount=rig == "qemu", smp=1, timeout=300, rig=rig,
+        args=["--cpu-model", cpu_model] if cpu_model else [])
     under = bench_lines(keel.output)
     if not native or not under:
         sys.exit(f"bench: no BENCH lines\n--- direct\n{direct.output}\n--- keel\n{keel.output}")
@@ -102,9 +105,9 @@ def memory(r, nvms=8):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("what", nargs="*", help="exits, memory, linux (default: all)")
+    ap.add_argument("what", nargs="*", help="exits, memory, linux, bochs (default: all)")
     args = ap.parse_args()
-    args.what = args.what or ["exits", "memory", "linux"]
+    args.what = args.what or ["exits", "memory", "linux", "bochs"]
     r = rigmod.Rig("bench")
     # The emulators' consoles go to stderr; stdout carries only the figures.
     quiet = contextlib.redirect_stdout(sys.stderr)
@@ -116,6 +119,17 @@ def main():
             print("| --- | ---: | ---: | ---: |")
             for label, native, under, cost in rows:
                 print(f"| {label} | {native} | {under} | **{cost}** instructions |")
+            print()
+        for model, label in (("tigerlake", "Intel VT-x"), ("ryzen", "AMD-V with NRIP save")):
+            if "bochs" not in args.what:
+                break
+            with quiet:
+                rows = exits(r, "bochs", model)
+            print(f"Bochs {model} ({label}):")
+            print("| operation | direct (no hypervisor) | under Keel | Keel's cost |")
+            print("| --- | ---: | ---: | ---: |")
+            for label_, native, under, cost in rows:
+                print(f"| {label_} | {native} | {under} | **{cost}** instructions |")
             print()
         if "linux" in args.what:
             with quiet:

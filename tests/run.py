@@ -207,8 +207,31 @@ def _timeout_of(node, default):
     return default
 
 
-def integration_tests(default_timeout):
-    """[(name, file, function, timeout)] found by reading (not importing) the test files."""
+# Tests run a second time on Bochs with its Intel VT-x CPU model (tigerlake),
+# so every run covers both backends. Bochs is several times slower than QEMU:
+# this subset covers the VT-x exit handlers (port I/O, EPT violation, triple
+# fault, external interrupts and preemption, interrupt windows, the crash
+# path) in a few minutes; `make test-full` runs every test on Bochs.
+BOCHS_SUBSET = (
+    "test_vms/test_vms_run_side_by_side",
+    "test_vms/test_flat_binary_runs_at_its_load_address",
+    "test_isolation/test_out_of_bounds_access_stops_only_that_vm",
+    "test_isolation/test_triple_fault_stops_only_that_vm",
+    "test_sched/test_spin_does_not_starve_hello_on_one_cpu",
+    "test_config/test_config_errors_leave_out_only_bad_vms",
+    "test_crash/test_fault_in_keel_prints_a_crash_report",
+    "test_qemu_compat/test_fw_cfg_and_exit_status_match_qemu",
+    "test_isolation/test_memory_is_zeroed_between_vms",
+    "test_shell/test_shell_console_attach_detach",
+    "test_shell/test_shell_stop_and_start_again",
+    "test_sched/test_pinned_vms_run_on_their_cpus",
+)
+BOCHS_SLOWDOWN = 4
+
+
+def integration_tests(default_timeout, bochs="subset"):
+    """[(name, file, function, timeout, rig)] found by reading (not importing) the test
+    files: every test on QEMU, and the Bochs subset (or all, or none) on Bochs."""
     tests = []
     for file in sorted(INTEGRATION_DIR.glob("test_*.py")):
         tree = ast.parse(file.read_text(), filename=str(file))
@@ -219,8 +242,13 @@ def integration_tests(default_timeout):
                     file_default = float(node.value.value)
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                tests.append((f"integration/{file.stem}/{node.name}", file, node.name,
-                              _timeout_of(node, file_default)))
+                limit = _timeout_of(node, file_default)
+                tests.append((f"integration/{file.stem}/{node.name}", file, node.name, limit,
+                              "qemu"))
+                if bochs == "all" or (bochs == "subset" and
+                                      f"{file.stem}/{node.name}" in BOCHS_SUBSET):
+                    tests.append((f"integration-bochs/{file.stem}/{node.name}", file,
+                                  node.name, limit * BOCHS_SLOWDOWN, "bochs"))
     return tests
 
 
@@ -262,9 +290,9 @@ def kill_group(proc):
             continue
 
 
-def run_integration_test(name, file, function, limit):
+def run_integration_test(name, file, function, limit, rig="qemu"):
     """Run one test in its own process group; return (outcome, reason, output, seconds)."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", KEEL_RIG=rig)
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, str(RIG), str(file), function], cwd=REPO, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -293,9 +321,9 @@ def run_integration_test(name, file, function, limit):
     return outcome, reason, text, seconds
 
 
-def run_integration(report, jobs, default_timeout):
+def run_integration(report, jobs, default_timeout, bochs="subset"):
     """Run the selected integration tests JOBS at a time."""
-    tests = [t for t in integration_tests(default_timeout) if report.wanted(t[0])]
+    tests = [t for t in integration_tests(default_timeout, bochs) if report.wanted(t[0])]
     report.note(f"== integration tests: {len(tests)}, {jobs} at a time (logs in "
                 f"{LOG_DIR.relative_to(REPO)}/)")
     done = 0
@@ -316,10 +344,10 @@ def run_integration(report, jobs, default_timeout):
 
 # ---------------------------------------------------------------- main
 
-def list_tests(default_timeout, report):
+def list_tests(default_timeout, report, bochs="subset"):
     """Print the names -k can select (unit cases are known only once run)."""
     names = [f"unit/{b.name}/*" for b in unit_binaries()] + ["lint"]
-    names += [t[0] for t in integration_tests(default_timeout)]
+    names += [t[0] for t in integration_tests(default_timeout, bochs)]
     for name in names:
         if report.wanted(name) or report.wanted(name.rstrip("/*")):
             print(name)
@@ -337,18 +365,20 @@ def main(argv=None):
                     help="run only tests whose name contains PATTERN (or matches it as a glob)")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="integration tests at once (2)")
+    ap.add_argument("--bochs", choices=("subset", "all", "none"), default="subset",
+                    help="which integration tests also run on Bochs' Intel VT-x model (subset)")
     ap.add_argument("--timeout", type=float, default=DEFAULT_TEST_TIMEOUT,
                     help=f"seconds per integration test without @timeout ({DEFAULT_TEST_TIMEOUT})")
     args = ap.parse_args(argv)
     report = Report(args.patterns)
     signal.signal(signal.SIGTERM, _interrupt)  # stopped from outside: stop the tests too
     if args.list:
-        list_tests(args.timeout, report)
+        list_tests(args.timeout, report, args.bochs)
         return 0
     try:
         run_unit(report)
         run_lint(report)
-        run_integration(report, args.jobs, args.timeout)
+        run_integration(report, args.jobs, args.timeout, args.bochs)
     except KeyboardInterrupt:
         CHILDREN.kill_all()
         print("interrupted", flush=True)
