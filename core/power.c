@@ -21,7 +21,9 @@ void power_check_idle(void)
 		if (vms[i] && vms[i]->state != VM_STOPPED)
 			busy = true;
 	spin_unlock(&sched_lock);
-	if (!busy) {
+	/* Two CPUs may finish the last two VMs at once: announce it once. */
+	static int announced;
+	if (!busy && !__atomic_exchange_n(&announced, 1, __ATOMIC_SEQ_CST)) {
 		klog("all VMs have stopped");
 		power_off();
 	}
