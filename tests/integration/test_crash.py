@@ -36,6 +36,9 @@ def test_fault_in_keel_prints_a_crash_report(rig):
         assert re.search(rf"\b{reg}\s+0x[0-9a-f]+", out), f"crash report lacks {reg}"
     trace = re.search(r"^  backtrace: ((?:0x[0-9a-f]+ ?)+)$", out, re.M)
     assert trace and len(trace.group(1).split()) >= 2, "crash report lacks a backtrace"
+    # keel-run names the functions: the faulting one is the shell's debug command.
+    assert re.search(r"keel-run: backtrace 0x[0-9a-f]+: cmd_debug at core/shell\.c:\d+",
+                     run.errors), "keel-run did not symbolize the backtrace"
 
 
 @timeout(120)
