@@ -211,7 +211,7 @@ def _timeout_of(node, default):
 # so every run covers both backends. Bochs is several times slower than QEMU:
 # this subset covers the VT-x exit handlers (port I/O, EPT violation, triple
 # fault, external interrupts and preemption, interrupt windows, the crash
-# path) in a few minutes; `make test-full` runs every test on Bochs.
+# path, and a Linux boot with ACPI power-off) in a few minutes; `make test-full` runs every test on Bochs.
 BOCHS_SUBSET = (
     "test_vms/test_vms_run_side_by_side",
     "test_vms/test_flat_binary_runs_at_its_load_address",
@@ -225,6 +225,7 @@ BOCHS_SUBSET = (
     "test_shell/test_shell_console_attach_detach",
     "test_shell/test_shell_stop_and_start_again",
     "test_sched/test_pinned_vms_run_on_their_cpus",
+    "test_linux/test_linux_boots_to_busybox_and_runs_commands",
 )
 BOCHS_SLOWDOWN = 4
 
