@@ -40,3 +40,13 @@ def test_failing_test_kernel_reports_the_same_status(rig):
     assert direct.status == 3
     assert keel_status(keel, "fw") == 3
     assert re.search(r"^\[fw\] RESULT: FAIL fw_cfg says 1 CPUs, expected 7$", keel.output, re.M)
+
+
+@timeout(120)
+def test_keel_run_returns_the_vm_status_like_qemu(rig):
+    conf = ("[keel]\npoweroff-when-idle = yes\n"
+            "[vm fw]\nkernel = fwcfg.elf\ncmdline = \"cpus={}\"\nmemory = 64M\n")
+    for cpus, want in ((1, 1), (5, 3)):  # pass: v = 0; fail: v = 1
+        direct = rig.boot_direct("fwcfg.elf", f"cpus={cpus}", timeout=60, mem="64M")
+        keel = rig.boot(conf.format(cpus), timeout=60, args=["--vm-status", "fw"])
+        assert direct.status == keel.status == want, (direct.status, keel.status)
