@@ -23,6 +23,7 @@
 
 const struct backend_ops *backend;
 static struct cfg config;
+static char config_name[BOOT_MODNAME_MAX];
 static volatile unsigned cpus_ready;
 extern bool mem_percpu_ready;
 
@@ -68,6 +69,8 @@ static void load_config(void)
 	char name[BOOT_MODNAME_MAX];
 	const struct boot_module *m = find_config(name, sizeof(name));
 
+	strlcpy(config_name, name, sizeof(config_name));
+
 	if (!m) {
 		klog("no configuration module (looked for %s); no VMs to run. Pass one as a boot "
 		     "module and name it with config=NAME on Keel's command line",
@@ -107,7 +110,8 @@ static void start_vms(void)
 		if (!vm->cfg->autostart)
 			continue;
 		if (vm_start(vm, err, sizeof(err)))
-			klog("vm %s: cannot start: %s", vm->name, err);
+			klog("vm %s (%s:%d): cannot start: %s", vm->name, config_name,
+			     vm->cfg->line, err);
 		else
 			started++;
 	}

@@ -228,16 +228,12 @@ static int write_acpi_tables(struct vm *vm)
 	    .sci_irq = IRQ_SCI,
 	    .reset_reg = true,
 	};
-	uint8_t *buf = kzalloc(ACPI_TABLES_MAX_SIZE);
-	int rc = -1;
+	/* Built in place: the area lies in one RAM chunk, which the VM owns. */
+	uint8_t *buf = gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_MAX_SIZE);
 
 	if (!buf)
 		return -1;
-	size_t n = acpi_build_tables(&desc, ACPI_TABLES_GPA, buf, ACPI_TABLES_MAX_SIZE);
-	if (n && !copy_to_guest(vm, ACPI_TABLES_GPA, buf, n))
-		rc = 0;
-	kfree(buf);
-	return rc;
+	return acpi_build_tables(&desc, ACPI_TABLES_GPA, buf, ACPI_TABLES_MAX_SIZE) ? 0 : -1;
 }
 
 /* CMOS bytes a BIOS leaves describing memory, for guests that read them. */
