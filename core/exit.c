@@ -8,6 +8,7 @@
 #include <keel/console.h>
 #include <keel/exit.h>
 #include <keel/hypercall.h>
+#include <keel/pio_string.h>
 #include <keel/platform.h>
 #include <arch/time.h>
 #include <keel/sched.h>
@@ -72,10 +73,7 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 	uint32_t mask = e->io.size == 4 ? 0xFFFFFFFFu : (1u << (8 * e->io.size)) - 1;
 
 	if (e->io.string) {
-		/* INS/OUTS need the guest's segments and page tables: the
-		 * instruction emulator that does that arrives with MMIO. */
-		vm_stop(vm, "string port I/O (%s port %#x) is not supported yet (rip %#lx)",
-			e->io.in ? "INS from" : "OUTS to", e->io.port, v->regs.rip);
+		pio_string(v, e);
 		return;
 	}
 	if (e->io.in) {

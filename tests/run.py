@@ -221,6 +221,7 @@ BOCHS_SUBSET = (
     "test_config/test_config_errors_leave_out_only_bad_vms",
     "test_crash/test_fault_in_keel_prints_a_crash_report",
     "test_qemu_compat/test_fw_cfg_and_exit_status_match_qemu",
+    "test_qemu_compat/test_string_port_io_like_the_cpu",
     "test_isolation/test_memory_is_zeroed_between_vms",
     "test_shell/test_shell_console_attach_detach",
     "test_shell/test_shell_stop_and_start_again",

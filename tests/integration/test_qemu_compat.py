@@ -50,3 +50,17 @@ def test_keel_run_returns_the_vm_status_like_qemu(rig):
         direct = rig.boot_direct("fwcfg.elf", f"cpus={cpus}", timeout=60, mem="64M")
         keel = rig.boot(conf.format(cpus), timeout=60, args=["--vm-status", "fw"])
         assert direct.status == keel.status == want, (direct.status, keel.status)
+
+
+@timeout(120)
+def test_string_port_io_like_the_cpu(rig):
+    # REP OUTSB/INSB, backwards with DF=1, and a REP long enough that Keel
+    # resumes it in pieces: RSI/ECX must end where the CPU leaves them.
+    direct = rig.boot_direct("strio.elf", timeout=60, mem="64M")
+    assert direct.status == 1, "the guest itself fails under plain QEMU"
+    keel = rig.boot("[keel]\npoweroff-when-idle = yes\n[vm s]\nkernel = strio.elf\nmemory = 4M\n",
+                    timeout=60, args=["--vm-status", "s"])
+    assert keel.status == 1, keel.output[-2000:]
+    for line in ("strio: hello through rep outsb", "strio: writing backwards",
+                 "RESULT: PASS string I/O"):
+        assert re.search(rf"^\[s\] {line}$", keel.output, re.M), f"missing: {line}"
