@@ -47,8 +47,7 @@ static unsigned default_addr_size(const struct vcpu_sregs *s)
 /* Legacy prefixes before the INS/OUTS opcode (0x6C-0x6F): address-size
  * override and segment override. False if the bytes are not such an
  * instruction (another vCPU rewrote them): the guest simply retries. */
-static bool read_prefixes(const uint8_t *b, size_t n, bool long_mode, bool *addr_override,
-			  int *seg)
+static bool read_prefixes(const uint8_t *b, size_t n, bool long_mode, bool *addr_override, int *seg)
 {
 	static const uint8_t seg_prefix[6] = {0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65};
 
@@ -83,7 +82,11 @@ void pio_string(struct vcpu *v, const struct vm_exit *e)
 
 	backend->get_sregs(v, &s);
 	struct guest_paging p = {
-	    .cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer, .rflags = v->regs.rflags,
+	    .cr0 = s.cr0,
+	    .cr3 = s.cr3,
+	    .cr4 = s.cr4,
+	    .efer = s.efer,
+	    .rflags = v->regs.rflags,
 	};
 	bool user = (s.ss.ar >> 5 & 3) == 3;
 	bool long_mode = (s.efer & EFER_LMA) && (s.cs.ar & AR_L);

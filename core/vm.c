@@ -3,6 +3,7 @@
  * and devices, and loads its payload; stopping frees all of it, zeroing RAM
  * again first so nothing of it reaches the next owner of those pages. */
 #include <arch/fpu.h>
+#include <arch/guest_regs.h>
 #include <arch/time.h>
 #include <keel/backend.h>
 #include <keel/bootinfo.h>
@@ -15,6 +16,17 @@
 #include <keel/sched.h>
 #include <keel/string.h>
 #include <keel/vdev.h>
+
+/* The world-switch assembly reaches struct vcpu_regs by these offsets. */
+_Static_assert(__builtin_offsetof(struct vcpu_regs, rax) == GR_RAX, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, rbx) == GR_RBX, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, rcx) == GR_RCX, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, rdx) == GR_RDX, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, rsi) == GR_RSI, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, rdi) == GR_RDI, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, rbp) == GR_RBP, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, r8) == GR_R8, "vcpu_regs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_regs, r15) == GR_R15, "vcpu_regs layout");
 
 struct vm *vms[MAX_VMS];
 spinlock_t vms_lock = SPINLOCK_INIT;
