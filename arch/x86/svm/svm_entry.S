@@ -7,7 +7,7 @@
  * STGI, through the host's IDT, before we return. */
 
 
-#include <arch/guest_regs.h>
+#include <arch/guest_regs.inc>
 
 	.text
 	.globl svm_enter

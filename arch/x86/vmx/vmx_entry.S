@@ -11,7 +11,7 @@
 
 #define HOST_RSP 0x6c14
 
-#include <arch/guest_regs.h>
+#include <arch/guest_regs.inc>
 
 	.text
 	.globl vmx_enter
