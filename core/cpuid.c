@@ -68,8 +68,9 @@ void cpuid_policy_init(void)
 	    ~(L1_ECX_MONITOR | L1_ECX_DSCPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST | L1_ECX_TM2 |
 	      L1_ECX_SDBG | L1_ECX_PDCM | L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE | L1_ECX_OSXSAVE);
 	basic[1][2] |= L1_ECX_HYPERVISOR;
-	basic[1][3] &= ~(L1_EDX_MCE | L1_EDX_APIC | L1_EDX_MTRR | L1_EDX_MCA | L1_EDX_DS |
-			 L1_EDX_ACPI | L1_EDX_TM | L1_EDX_PBE | L1_EDX_HTT);
+	basic[1][3] |= L1_EDX_APIC; /* every vCPU has a local APIC (xAPIC) */
+	basic[1][3] &= ~(L1_EDX_MCE | L1_EDX_MTRR | L1_EDX_MCA | L1_EDX_DS | L1_EDX_ACPI |
+			 L1_EDX_TM | L1_EDX_PBE | L1_EDX_HTT);
 	basic[1][1] &= 0x0000FFFF; /* APIC ID and logical count are per VM/vCPU */
 	if (basic_max >= 5)
 		memset(basic[5], 0, sizeof(basic[5])); /* MONITOR/MWAIT */
@@ -105,7 +106,8 @@ static void subleaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	if (leaf == 7 && sub == 0) {
 		r[1] &= ~((1u << 2) /* SGX */ | (1u << 14) /* MPX: obsolete, not switched */ |
 			  (1u << 25) /* processor trace */);
-		r[2] &= ~((1u << 5) /* WAITPKG */ | (1u << 30) /* SGX launch control */);
+		r[2] &= ~((1u << 5) /* WAITPKG */ | (1u << 16) /* LA57: Keel walks 4 levels */ |
+			  (1u << 30) /* SGX launch control */);
 		/* Speculation controls need their MSRs (SPEC_CTRL, PRED_CMD,
 		 * ARCH_CAPABILITIES, FLUSH_CMD) switched per vCPU: not yet, so
 		 * not offered. */

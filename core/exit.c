@@ -8,6 +8,7 @@
 #include <keel/console.h>
 #include <keel/exit.h>
 #include <keel/hypercall.h>
+#include <keel/mmio.h>
 #include <keel/pio_string.h>
 #include <keel/platform.h>
 #include <arch/time.h>
@@ -103,6 +104,8 @@ static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 
 static void handle_npf(struct vcpu *v, const struct vm_exit *e)
 {
+	if (mmio_handle(v, e))
+		return;
 	const char *what = e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read";
 
 	vm_stop(v->vm, "%s outside its memory at guest-physical %#lx (rip %#lx)", what, e->npf.gpa,

@@ -4,6 +4,7 @@
  * soon as it can. Only vCPU 0 receives the 8259's interrupts (as on a PC,
  * where the PIC is wired to the boot processor's LINT0). */
 #include <arch/time.h>
+#include <keel/apic.h>
 #include <keel/backend.h>
 #include <keel/platform.h>
 
@@ -18,12 +19,19 @@ static void window(struct vcpu *v, bool on)
 void irq_deliver_slow(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	uint64_t now = time_ns();
+	bool from_pic = false;
+	int vec = -1;
 
-	if (!vm->platform || v->id != 0)
-		return;
 	if (vm->irq_deadline != UINT64_MAX)
-		platform_poll(vm, time_ns());
-	if (!vm->irq_pending) {
+		platform_poll(vm, now);
+	if (v->apic)
+		vec = apic_pending(v, now);
+	/* The 8259 reaches the boot vCPU through LINT0 in ExtINT mode (or
+	 * directly while its APIC is off), as on a PC in virtual-wire mode. */
+	if (vec < 0 && v->id == 0 && vm->irq_pending && (!v->apic || apic_takes_extint(v)))
+		from_pic = true;
+	if (vec < 0 && !from_pic) {
 		window(v, false);
 		return;
 	}
@@ -32,15 +40,18 @@ void irq_deliver_slow(struct vcpu *v)
 		return;
 	}
 	window(v, false);
-	int vec = platform_acknowledge(vm);
+	if (from_pic)
+		vec = platform_acknowledge(vm);
+	else
+		apic_ack(v, (uint8_t)vec);
 	if (vec >= 0)
 		backend->inject_interrupt(v, (uint8_t)vec);
 }
 
 bool irq_wakes(struct vcpu *v, uint64_t now)
 {
-	if (v->id != 0 || !v->vm->platform)
-		return false;
 	platform_poll(v->vm, now);
-	return v->vm->irq_pending;
+	if (v->apic && apic_pending(v, now) >= 0)
+		return true;
+	return v->id == 0 && v->vm->irq_pending && (!v->apic || apic_takes_extint(v));
 }

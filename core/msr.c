@@ -2,6 +2,7 @@
  * raises #GP in the guest, as an MSR the CPU does not have would. MSRs the
  * backend swaps by itself (syscall, FS/GS bases) never reach this file. */
 #include <arch/x86.h>
+#include <keel/apic.h>
 #include <keel/backend.h>
 #include <keel/exit.h>
 
@@ -37,9 +38,7 @@ int msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = msr == MSR_EFER ? s.efer : s.pat;
 		return 0;
 	case MSR_APIC_BASE:
-		/* No virtual local APIC yet: report it disabled, at its default. */
-		*val = 0xFEE00000ULL | (v->id == 0 ? 0x100 : 0);
-		return 0;
+		return apic_msr_read(v, msr, val);
 	case MSR_PLATFORM_ID:
 	case MSR_BIOS_SIGN_ID:
 	case MSR_MTRRCAP:
@@ -55,6 +54,8 @@ int msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = 0; /* no C1E or SMI on pending interrupts */
 		return 0;
 	default:
+		if (msr >= 0x800 && msr <= 0x8FF)
+			return apic_msr_read(v, msr, val);
 		return -1;
 	}
 }
@@ -79,6 +80,8 @@ int msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		s.pat = val;
 		backend->set_sregs(v, &s);
 		return 0;
+	case MSR_APIC_BASE:
+		return apic_msr_write(v, msr, val);
 	case MSR_TSC_AUX:
 		/* RDTSCP returns it: it is switched with the vCPU, and loaded now. */
 		if (val >> 32)
@@ -90,6 +93,8 @@ int msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_MISC_ENABLE:
 		return 0;
 	default:
+		if (msr >= 0x800 && msr <= 0x8FF)
+			return apic_msr_write(v, msr, val);
 		return -1;
 	}
 }

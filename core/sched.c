@@ -126,9 +126,11 @@ static void wake_sleepers(void)
 			continue;
 		/* Under the lock a running VM's vCPUs and devices cannot go away. */
 		spin_lock(&sched_lock);
-		struct vcpu *v = vm->state == VM_RUNNING ? vm->vcpu[0] : NULL;
-		if (v && v->state == VCPU_HALTED && !v->halted_irqs_off && irq_wakes(v, now))
-			sched_wake_locked(v);
+		for (unsigned j = 0; vm->state == VM_RUNNING && j < vm->nvcpus; j++) {
+			struct vcpu *v = vm->vcpu[j];
+			if (v->state == VCPU_HALTED && !v->halted_irqs_off && irq_wakes(v, now))
+				sched_wake_locked(v);
+		}
 		spin_unlock(&sched_lock);
 	}
 }

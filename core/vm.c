@@ -6,6 +6,7 @@
 #include <arch/guest_regs.h>
 #include <arch/time.h>
 #include <keel/backend.h>
+#include <keel/apic.h>
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/heap.h>
@@ -102,6 +103,7 @@ static void free_resources(struct vm *vm)
 		if (!v)
 			continue;
 		backend->vcpu_destroy(v);
+		apic_destroy(v);
 		if (v->fpu)
 			fpu_free_state(v->fpu);
 		kfree(v);
@@ -159,7 +161,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		v->id = i;
 		v->fpu = fpu_alloc_state();
 		v->xcr0 = 1; /* x87 only, as after reset */
-		if (!v->fpu || backend->vcpu_init(v))
+		if (!v->fpu || backend->vcpu_init(v) || apic_create(v))
 			goto oom;
 		v->state = i ? VCPU_WAIT_SIPI : VCPU_RUNNABLE;
 		v->se.weight = cfg->weight;

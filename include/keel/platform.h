@@ -20,7 +20,8 @@ static inline void irq_deliver(struct vcpu *v)
 {
 	const struct vm *vm = v->vm;
 
-	if (vm->irq_pending || vm->irq_deadline != UINT64_MAX || v->window_requested)
+	if (vm->irq_pending || vm->irq_deadline != UINT64_MAX || v->window_requested ||
+	    v->apic_irr || v->apic_deadline != UINT64_MAX)
 		irq_deliver_slow(v);
 }
 /* A halted vCPU with interrupts enabled has something to wake for. */

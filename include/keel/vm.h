@@ -95,6 +95,7 @@ struct vm_exit {
 
 struct vm;
 struct pc_platform;
+struct apic;
 
 struct vcpu {
 	struct vm *vm;
@@ -107,6 +108,10 @@ struct vcpu {
 	uint64_t xcr0;
 	uint64_t dr[4]; /* DR0-DR3, switched with the vCPU like its FPU state */
 	uint64_t tsc_aux; /* what RDTSCP returns in ECX; switched likewise */
+	struct apic *apic; /* its local APIC (core/apic.c) */
+	/* Published by the APIC for the exit path's quick check. */
+	volatile uint64_t apic_deadline; /* its timer, UINT64_MAX if idle */
+	volatile bool apic_irr; /* a vector is waiting to be delivered */
 	uint64_t run_start;
 	uint64_t cpu_time_ns;
 	uint64_t exits[EXIT_KIND_COUNT];

@@ -1,0 +1,27 @@
+/* The virtual local APIC of each vCPU (model: vdev/lapic.c), wired to the
+ * VM: MMIO at 0xFEE00000 through the instruction emulator, the APIC MSRs,
+ * its timer, and IPIs between the VM's vCPUs (core/apic.c). */
+#ifndef KEEL_APIC_H
+#define KEEL_APIC_H
+
+#include <keel/vm.h>
+
+#define APIC_MMIO_BASE 0xFEE00000ULL
+#define APIC_MMIO_SIZE 0x1000ULL
+
+int apic_create(struct vcpu *v); /* reset state; the boot vCPU in virtual-wire mode */
+void apic_destroy(struct vcpu *v);
+/* MMIO by offset in the APIC page (from core/mmio.c). */
+uint64_t apic_mmio_read(struct vcpu *v, uint64_t offset, unsigned size);
+void apic_mmio_write(struct vcpu *v, uint64_t offset, unsigned size, uint64_t value);
+/* IA32_APIC_BASE and the x2APIC MSRs; 0, or -1 for #GP. */
+int apic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
+int apic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+/* Timer expiry, then the highest deliverable vector (-1 if none). */
+int apic_pending(struct vcpu *v, uint64_t now);
+/* The CPU took VECTOR: IRR -> ISR. */
+void apic_ack(struct vcpu *v, uint8_t vector);
+/* Should the 8259's INT reach this vCPU (LINT0 in ExtINT mode, or APIC off)? */
+bool apic_takes_extint(struct vcpu *v);
+
+#endif
