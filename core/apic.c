@@ -6,7 +6,10 @@
 #include <keel/apic.h>
 #include <keel/heap.h>
 #include <keel/lapic.h>
+#include <keel/backend.h>
 #include <keel/sched.h>
+#include <keel/smp.h>
+#include <keel/string.h>
 
 struct apic {
 	spinlock_t lock;
@@ -41,17 +44,71 @@ void apic_destroy(struct vcpu *v)
 	v->apic = NULL;
 }
 
-/* Deliver the IPIs this APIC queued to the VM's vCPUs. A fixed interrupt
- * makes a halted target runnable; INIT and SIPI (secondary vCPU start-up)
- * come with SMP guests, and are dropped until then. */
+/* A secondary vCPU's start-up (INIT, then SIPI): real mode at the page the
+ * SIPI names, as a processor leaves wait-for-SIPI. */
+static void start_at_sipi(struct vcpu *t, uint8_t vector)
+{
+	struct vcpu_sregs s = {0};
+	const struct seg data = {.sel = 0, .ar = 0x93, .limit = 0xFFFF, .base = 0};
+
+	s.cs = (struct seg){.sel = (uint16_t)(vector << 8),
+			    .ar = 0x9B,
+			    .limit = 0xFFFF,
+			    .base = (uint64_t)vector << 12};
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.tr = (struct seg){.sel = 0, .ar = 0x8B, .limit = 0xFFFF};
+	s.ldtr = (struct seg){.sel = 0, .ar = 0x82, .limit = 0xFFFF};
+	s.gdtr.limit = 0xFFFF;
+	s.idtr.limit = 0xFFFF;
+	s.cr0 = 0x10; /* ET */
+	s.pat = 0x0007040600070406ULL;
+	backend->set_sregs(t, &s);
+	memset(&t->regs, 0, sizeof(t->regs));
+	t->regs.rflags = 0x2;
+}
+
+/* INIT and SIPI to a vCPU of the VM, under sched_lock. INIT puts a vCPU that
+ * is not running back to waiting for SIPI; a SIPI starts one that waits. */
+static void init_sipi_locked(struct vcpu *t, const struct vlapic_ipi *ipi)
+{
+	if (ipi->delivery == VLAPIC_DM_INIT) {
+		if (t->state == VCPU_HALTED || t->state == VCPU_RUNNABLE) {
+			sched_remove_locked(t);
+			t->state = VCPU_WAIT_SIPI;
+		}
+		return;
+	}
+	if (t->state != VCPU_WAIT_SIPI)
+		return; /* the second SIPI of the usual pair, or a running vCPU */
+	start_at_sipi(t, ipi->vector);
+	spin_lock(&t->apic->lock);
+	vlapic_init_signal(&t->apic->l);
+	refresh_locked(t, time_ns());
+	spin_unlock(&t->apic->lock);
+	sched_wake_locked(t);
+}
+
+/* Make a vCPU notice new work: a halted one runs again; one on another
+ * physical CPU exits at once (a kick IPI) to take its interrupt. */
+static void notify_locked(struct vcpu *t)
+{
+	if (t->state == VCPU_HALTED && t->vm->state == VM_RUNNING)
+		sched_wake_locked(t);
+	else if (t->state == VCPU_RUNNING && t->se.cpu >= 0 && cpus[t->se.cpu] &&
+		 cpus[t->se.cpu] != this_cpu())
+		cpu_kick(cpus[t->se.cpu]);
+}
+
+/* Deliver the IPIs this APIC queued to the VM's vCPUs. */
 static void route_ipis(struct vcpu *src)
 {
 	struct vlapic_ipi ipi;
 	struct vm *vm = src->vm;
 
 	while (vlapic_take_ipi(&src->apic->l, &ipi)) {
-		if (ipi.delivery != VLAPIC_DM_FIXED && ipi.delivery != VLAPIC_DM_LOWEST)
-			continue;
+		bool startup = ipi.delivery == VLAPIC_DM_INIT || ipi.delivery == VLAPIC_DM_STARTUP;
+		if (!startup && ipi.delivery != VLAPIC_DM_FIXED && ipi.delivery != VLAPIC_DM_LOWEST)
+			continue; /* NMI and SMI IPIs: not yet */
 		for (unsigned i = 0; i < vm->nvcpus; i++) {
 			struct vcpu *t = vm->vcpu[i];
 			bool hit = ipi.shorthand == VLAPIC_SH_ALL ||
@@ -60,14 +117,22 @@ static void route_ipis(struct vcpu *src)
 				    vlapic_match_dest(&t->apic->l, ipi.dest, ipi.logical));
 			if (!hit)
 				continue;
+			if (startup) {
+				if (t == src)
+					continue;
+				spin_lock(&sched_lock);
+				if (vm->state == VM_RUNNING)
+					init_sipi_locked(t, &ipi);
+				spin_unlock(&sched_lock);
+				continue;
+			}
 			spin_lock(&t->apic->lock);
 			vlapic_accept(&t->apic->l, ipi.vector, ipi.trigger_level);
 			refresh_locked(t, time_ns());
 			spin_unlock(&t->apic->lock);
 			if (t != src) {
 				spin_lock(&sched_lock);
-				if (t->state == VCPU_HALTED && vm->state == VM_RUNNING)
-					sched_wake_locked(t);
+				notify_locked(t);
 				spin_unlock(&sched_lock);
 			}
 			if (ipi.delivery == VLAPIC_DM_LOWEST)

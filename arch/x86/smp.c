@@ -3,6 +3,7 @@
 #include <arch/acpi.h>
 #include <arch/lapic.h>
 #include <arch/time.h>
+#include <arch/trap.h>
 #include <arch/x86.h>
 #include <keel/console.h>
 #include <keel/cpu.h>
@@ -94,4 +95,11 @@ void smp_start_cpus(void)
 			cpus[c->id] = NULL;
 		}
 	}
+}
+
+void cpu_kick(struct cpu *c)
+{
+	/* A fixed IPI: a guest running there exits at once (physical
+	 * interrupts end a guest's run), and an idle CPU wakes from HLT. */
+	lapic_send_ipi(c->arch.lapic_id, 0x4000 | VEC_KICK);
 }

@@ -104,3 +104,27 @@ def test_reboot_restarts_only_that_vm(rig):
     run.finish(timeout=60)
     assert "KEEL PANIC" not in run.output
     assert run.status == 0
+
+
+@timeout(300)
+def test_two_vcpu_linux_runs_two_busy_processes_in_parallel(rig):
+    have_kernel(rig)
+    busy = "timeout 3 sh -c 'while :;do :;done'"
+    conf = ("[keel]\npoweroff-when-idle = yes\n" +
+            linux_vm("duo", "grep -c ^processor /proc/cpuinfo", "grep '^cpu[01] ' /proc/stat",
+                     f"{busy}&{busy}&wait", "grep '^cpu[01] ' /proc/stat",
+                     memory="256M", extra="vcpus = 2"))
+    run = rig.boot(conf, smp=2, mem="1G", timeout=700)
+    out = run.output
+    assert re.search(r"^\[duo\] 2$", out, re.M), "the guest does not see 2 CPUs"
+    stats = re.findall(r"^\[duo\] cpu([01]) (\d+) ", out, re.M)
+    assert len(stats) == 4, stats
+    before = {c: int(t) for c, t in stats[:2]}
+    after = {c: int(t) for c, t in stats[2:]}
+    # In the 3-second window the guest ran one busy process on each vCPU
+    # (USER_HZ is 100; the bound leaves room for a loaded test machine), and
+    # Keel ran the VM's vCPUs on both physical CPUs.
+    for cpu in "01":
+        assert after[cpu] - before[cpu] >= 100, f"CPU {cpu} busy only {after[cpu] - before[cpu]}"
+    assert re.search(r"keel: vm duo: stopped: powered off by the guest .*on CPU 0,1", out)
+    assert_clean_end(run, "duo")
