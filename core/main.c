@@ -24,7 +24,6 @@
 const struct backend_ops *backend;
 static struct cfg config;
 static char config_name[BOOT_MODNAME_MAX];
-static volatile unsigned cpus_ready;
 extern bool mem_percpu_ready;
 
 static const struct heap_ops keel_heap_ops = {heap_page_alloc, page_free, mem_account_heap};
@@ -129,7 +128,6 @@ void cpu_main(struct cpu *c)
 			panic("CPU %u: cannot enable %s", c->id, backend->name);
 	}
 	c->online = true;
-	__atomic_fetch_add(&cpus_ready, 1, __ATOMIC_SEQ_CST);
 	lapic_timer_start(HZ, VEC_TIMER);
 	sched_loop(c);
 }

@@ -8,25 +8,15 @@
  * re-executes the instruction and Keel never spends long in one exit. */
 #include <keel/backend.h>
 #include <keel/exit.h>
-#include <keel/guest_walk.h>
+#include <keel/vcpu_view.h>
 #include <keel/pio_string.h>
 #include <keel/string.h>
 
 #define MAX_ITERATIONS 1024 /* per exit */
-#define VEC_PF 14
-#define VEC_GP 13
-#define SEG_ES 0
 #define SEG_DS 3
 #define RFLAGS_DF (1ULL << 10)
 #define CR0_PE 1ULL
-#define EFER_LMA (1ULL << 10)
-#define AR_L (1u << 9)
 #define AR_DB (1u << 10)
-
-static int read_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	return copy_from_guest(ctx, buf, gpa, len) ? -1 : 0;
-}
 
 static const struct seg *seg_by_number(const struct vcpu_sregs *s, unsigned n)
 {
@@ -35,13 +25,13 @@ static const struct seg *seg_by_number(const struct vcpu_sregs *s, unsigned n)
 }
 
 /* Default address size of the code segment: 2, 4 or 8 bytes. */
-static unsigned default_addr_size(const struct vcpu_sregs *s)
+static unsigned default_addr_size(const struct vcpu_view *w)
 {
-	if ((s->efer & EFER_LMA) && (s->cs.ar & AR_L))
+	if (w->long_mode)
 		return 8;
-	if (!(s->cr0 & CR0_PE))
+	if (!(w->s.cr0 & CR0_PE))
 		return 2;
-	return (s->cs.ar & AR_DB) ? 4 : 2;
+	return (w->s.cs.ar & AR_DB) ? 4 : 2;
 }
 
 /* Legacy prefixes before the INS/OUTS opcode (0x6C-0x6F): address-size
@@ -75,35 +65,27 @@ static bool read_prefixes(const uint8_t *b, size_t n, bool long_mode, bool *addr
 void pio_string(struct vcpu *v, const struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
-	struct vcpu_sregs s;
+	struct vcpu_view w;
 	struct walk_fault fault;
 	uint8_t insn[15];
-	size_t got = 0;
+	size_t got;
 
-	backend->get_sregs(v, &s);
-	struct guest_paging p = {
-	    .cr0 = s.cr0,
-	    .cr3 = s.cr3,
-	    .cr4 = s.cr4,
-	    .efer = s.efer,
-	    .rflags = v->regs.rflags,
-	};
-	bool user = (s.ss.ar >> 5 & 3) == 3;
-	bool long_mode = (s.efer & EFER_LMA) && (s.cs.ar & AR_L);
-	int rc = guest_read_virt(&p, s.cs.base + v->regs.rip, insn, sizeof(insn),
-				 WALK_FETCH | (user ? WALK_USER : 0), &got, &fault, read_phys, vm);
+	vcpu_view_init(&w, v);
+	const struct vcpu_sregs *s = &w.s;
+	bool long_mode = w.long_mode;
+	int rc = vcpu_view_fetch(&w, insn, &got, &fault);
 	bool addr_override = false;
 	int seg = SEG_DS;
 	if ((rc != WALK_OK && got == 0) ||
 	    !read_prefixes(insn, got, long_mode, &addr_override, &seg))
 		return; /* nothing decoded: re-run the instruction */
-	unsigned asize = default_addr_size(&s);
+	unsigned asize = default_addr_size(&w);
 	if (addr_override)
 		asize = asize == 4 ? 2 : 4;
 	if (asize == 2 && long_mode)
 		asize = 4;
 	uint64_t amask = asize == 8 ? ~0ULL : asize == 4 ? 0xFFFFFFFFULL : 0xFFFFULL;
-	const struct seg *sg = e->io.in ? &s.es : seg_by_number(&s, (unsigned)seg);
+	const struct seg *sg = e->io.in ? &s->es : seg_by_number(s, (unsigned)seg);
 	uint64_t *index = e->io.in ? &v->regs.rdi : &v->regs.rsi;
 	uint64_t count = e->io.rep ? v->regs.rcx & amask : 1;
 	int64_t step = (v->regs.rflags & RFLAGS_DF) ? -(int64_t)e->io.size : e->io.size;
@@ -113,11 +95,9 @@ void pio_string(struct vcpu *v, const struct vm_exit *e)
 		uint64_t lin = (long_mode && seg < 4 ? 0 : sg->base) + (*index & amask);
 		uint64_t gpa;
 		uint32_t val = 0xFFFFFFFFu;
-		rc = guest_walk(&p, lin, (e->io.in ? WALK_WRITE : 0) | (user ? WALK_USER : 0), &gpa,
-				&fault, read_phys, vm);
+		rc = vcpu_view_walk(&w, lin, e->io.in ? WALK_WRITE : 0, &gpa, &fault);
 		if (rc == WALK_PAGE_FAULT) {
-			backend->inject_exception(v, VEC_PF, true, fault.error_code);
-			pio_string_set_cr2(v, fault.addr);
+			vcpu_inject_page_fault(v, &fault);
 			return;
 		}
 		if (rc != WALK_OK || ((gpa & 0xFFF) + e->io.size > 0x1000)) {
@@ -149,13 +129,4 @@ void pio_string(struct vcpu *v, const struct vm_exit *e)
 outside:
 	vm_stop(vm, "string port I/O touched guest-physical memory outside the VM (rip %#lx)",
 		v->regs.rip);
-}
-
-void pio_string_set_cr2(struct vcpu *v, uint64_t cr2)
-{
-	struct vcpu_sregs s;
-
-	backend->get_sregs(v, &s);
-	s.cr2 = cr2;
-	backend->set_sregs(v, &s);
 }

@@ -43,7 +43,6 @@ void sched_wake_locked(struct vcpu *v)
 	}
 	v->state = VCPU_RUNNABLE;
 	rq_enqueue(&cpus[se->cpu]->rq, se, sched_timeslice_ns);
-	cpus[se->cpu]->kicked = true;
 }
 
 void sched_remove_locked(struct vcpu *v)
@@ -228,7 +227,6 @@ void sched_loop(struct cpu *c)
 		spin_lock(&sched_lock);
 		struct vcpu *v = pick_locked(c, now);
 		c->current = v;
-		c->kicked = false;
 		spin_unlock(&sched_lock);
 		if (!v) {
 			idle_wait();

@@ -144,11 +144,10 @@ static void cmd_stats(const char *arg)
 	}
 	uint64_t total = keel_pmm.total_pages * PAGE_SIZE,
 		 free = pmm_free_pages(&keel_pmm) * PAGE_SIZE;
-	uint64_t guest = 0, hv_vm = 0;
+	uint64_t guest = 0;
 	for (unsigned i = 0; i < MAX_VMS; i++) {
 		if (vms[i] && vms[i]->state != VM_STOPPED) {
 			guest += vms[i]->ram_size;
-			hv_vm += vms[i]->hv_bytes;
 		}
 	}
 	kprintf("memory: %lu MiB managed, %lu MiB free, %lu MiB guest RAM, %lu KiB Keel heap\n",
@@ -172,7 +171,6 @@ static void cmd_stats(const char *arg)
 		}
 		kprintf("\n");
 	}
-	(void)hv_vm;
 }
 
 bool shell_debug_commands;

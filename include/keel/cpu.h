@@ -20,7 +20,6 @@ struct cpu {
 	struct vcpu *current; /* vCPU being run, NULL when idle */
 	struct vcpu *fpu_owner; /* whose FPU state is in the registers */
 	volatile bool need_resched; /* set by the timer interrupt */
-	volatile bool kicked; /* another CPU wants us to look at our queue */
 	uint64_t slice_end; /* ns */
 	uint64_t ticks;
 	spinlock_t rq_lock;

@@ -5,7 +5,5 @@
 
 /* INS/OUTS with or without REP (core/pio_string.c). */
 void pio_string(struct vcpu *v, const struct vm_exit *e);
-/* A page fault injected into the guest needs its faulting address in CR2. */
-void pio_string_set_cr2(struct vcpu *v, uint64_t cr2);
 
 #endif
