@@ -18,7 +18,7 @@
 #define FACS_LEN 64
 #define MADT_REVISION 5
 #define DSDT_REVISION 2 /* 64-bit integers */
-#define MAX_VCPUS 254 /* 8-bit APIC IDs, the IOAPIC takes id nvcpus, 0xFF is broadcast */
+#define MAX_VCPUS 254 /* 8-bit APIC IDs: 0xFF is broadcast (and a round bound) */
 
 /* FADT field offsets (5.2.9, Table 5.9). */
 #define FADT_FIRMWARE_CTRL 36
@@ -38,6 +38,7 @@
 /* IA-PC boot architecture flags: legacy devices (PIC, PIT, RTC, UART) yes,
  * no 8042, no VGA. */
 #define BOOT_LEGACY_DEVICES (1u << 0)
+#define BOOT_8042 (1u << 1)
 #define BOOT_VGA_NOT_PRESENT (1u << 2)
 
 #define GAS_SYSTEM_IO 1
@@ -63,6 +64,9 @@
 #define PCI_MMIO_END 0xFEBFFFFFu
 #define COM1_PORT 0x3F8
 #define COM1_IRQ 4
+#define KBD_DATA_PORT 0x60
+#define KBD_CMD_PORT 0x64
+#define KBD_IRQ 1
 
 static void align(struct aml_buf *w, size_t to)
 {
@@ -153,7 +157,8 @@ static void build_fadt(struct aml_buf *w, const struct acpi_vm_desc *d)
 	aml_le(w, 0, 4); /* 100 FLUSH_SIZE, FLUSH_STRIDE */
 	aml_le(w, 0, 4); /* 104 DUTY_OFFSET, DUTY_WIDTH, DAY_ALRM, MON_ALRM */
 	aml_byte(w, CENTURY_INDEX); /* 108 CENTURY */
-	aml_le(w, BOOT_LEGACY_DEVICES | BOOT_VGA_NOT_PRESENT, 2); /* 109 IAPC_BOOT_ARCH */
+	aml_le(w, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_VGA_NOT_PRESENT,
+	       2); /* 109 IAPC_BOOT_ARCH */
 	aml_byte(w, 0); /* 111 reserved */
 	aml_le(w, flags, 4); /* 112 Flags */
 	if (d->reset_reg) /* 116 RESET_REG */
@@ -217,7 +222,7 @@ static void build_madt(struct aml_buf *w, const struct acpi_vm_desc *d)
 	}
 	aml_byte(w, MADT_IOAPIC);
 	aml_byte(w, 12);
-	aml_byte(w, (uint8_t)d->nvcpus); /* IOAPIC ID */
+	aml_byte(w, 0); /* IOAPIC ID: its own name space, as on QEMU's PCs */
 	aml_byte(w, 0);
 	aml_le(w, d->ioapic_base, 4);
 	aml_le(w, 0, 4); /* GSI base */
@@ -265,6 +270,18 @@ static void build_dsdt(struct aml_buf *w)
 	res = aml_restemplate_open(w);
 	aml_res_io(w, COM1_PORT, COM1_PORT, 1, 8);
 	aml_res_irq_noflags(w, 1u << COM1_IRQ);
+	aml_restemplate_close(w, res);
+	aml_pkg_close(w, dev);
+
+	/* The i8042 keyboard controller (no keyboard behind it): guests use it
+	 * to reset the machine. */
+	dev = aml_device_open(w, "PS2K");
+	name_int(w, "_HID", acpi_eisaid("PNP0303"));
+	aml_name(w, "_CRS");
+	res = aml_restemplate_open(w);
+	aml_res_io(w, KBD_DATA_PORT, KBD_DATA_PORT, 1, 1);
+	aml_res_io(w, KBD_CMD_PORT, KBD_CMD_PORT, 1, 1);
+	aml_res_irq_noflags(w, 1u << KBD_IRQ);
 	aml_restemplate_close(w, res);
 	aml_pkg_close(w, dev);
 

@@ -3,9 +3,11 @@
  * access happens on the vCPU's own exit path, except IPI delivery into
  * another vCPU's APIC, which takes that APIC's lock. */
 #include <arch/time.h>
+#include <arch/x86.h>
 #include <keel/apic.h>
 #include <keel/heap.h>
 #include <keel/lapic.h>
+#include <keel/platform.h>
 #include <keel/backend.h>
 #include <keel/sched.h>
 #include <keel/smp.h>
@@ -88,56 +90,109 @@ static void init_sipi_locked(struct vcpu *t, const struct vlapic_ipi *ipi)
 	sched_wake_locked(t);
 }
 
-/* Make a vCPU notice new work: a halted one runs again; one on another
- * physical CPU exits at once (a kick IPI) to take its interrupt. */
+/* Make a vCPU notice new work: a halted one runs again (if the work can
+ * end its halt: an NMI, or an interrupt with IF set); one on another
+ * physical CPU exits at once (a kick IPI) to take it. */
 static void notify_locked(struct vcpu *t)
 {
-	if (t->state == VCPU_HALTED && t->vm->state == VM_RUNNING)
+	if (t->state == VCPU_HALTED && t->vm->state == VM_RUNNING &&
+	    (t->nmi_pending || !t->halted_irqs_off))
 		sched_wake_locked(t);
 	else if (t->state == VCPU_RUNNING && t->se.cpu >= 0 && cpus[t->se.cpu] &&
 		 cpus[t->se.cpu] != this_cpu())
 		cpu_kick(cpus[t->se.cpu]);
 }
 
-/* Deliver the IPIs this APIC queued to the VM's vCPUs. */
-static void route_ipis(struct vcpu *src)
+/* Deliver one interrupt message (an IPI from SRC, or from the IOAPIC with
+ * SRC NULL) to the vCPUs it names. */
+static void deliver(struct vm *vm, struct vcpu *src, const struct vlapic_ipi *ipi)
+{
+	bool sched_held = sched_lock_mine(); /* the shell's console input, the tick's wake-ups */
+
+	bool startup = ipi->delivery == VLAPIC_DM_INIT || ipi->delivery == VLAPIC_DM_STARTUP;
+	bool nmi = ipi->delivery == VLAPIC_DM_NMI;
+
+	if (!startup && !nmi && ipi->delivery != VLAPIC_DM_FIXED &&
+	    ipi->delivery != VLAPIC_DM_LOWEST)
+		return; /* SMI: there is no SMM in a Keel VM; ExtINT comes by LINT0 */
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *t = vm->vcpu[i];
+		/* Messages from the IOAPIC carry 8-bit destinations: their
+		 * broadcast reaches x2APIC-mode vCPUs too. */
+		uint32_t dest = !src && ipi->dest == 0xFF && vlapic_x2apic(&t->apic->l)
+				    ? 0xFFFFFFFFu
+				    : ipi->dest;
+		bool hit = ipi->shorthand == VLAPIC_SH_ALL ||
+			   (ipi->shorthand == VLAPIC_SH_OTHERS && t != src) ||
+			   (ipi->shorthand == VLAPIC_SH_NONE &&
+			    vlapic_match_dest(&t->apic->l, dest, ipi->logical));
+		if (!hit)
+			continue;
+		if (startup || nmi) {
+			if (startup && t == src)
+				continue;
+			if (!sched_held)
+				sched_lock_take();
+			if (nmi) {
+				/* NMIs do not queue: one pending is all a CPU keeps. */
+				t->nmi_pending = true;
+				if (t != src)
+					notify_locked(t);
+			} else if (vm->state == VM_RUNNING) {
+				init_sipi_locked(t, ipi);
+			}
+			if (!sched_held)
+				sched_lock_drop();
+			continue;
+		}
+		spin_lock(&t->apic->lock);
+		vlapic_accept(&t->apic->l, ipi->vector, ipi->trigger_level);
+		refresh_locked(t, time_ns());
+		spin_unlock(&t->apic->lock);
+		if (t != src) {
+			if (!sched_held)
+				sched_lock_take();
+			notify_locked(t);
+			if (!sched_held)
+				sched_lock_drop();
+		}
+		if (ipi->delivery == VLAPIC_DM_LOWEST)
+			break; /* one target is enough */
+	}
+}
+
+void apic_deliver_msg(struct vm *vm, uint32_t dest, uint8_t vector, uint8_t delivery, bool logical,
+		      bool level)
+{
+	const struct vlapic_ipi ipi = {
+	    .dest = dest,
+	    .vector = vector,
+	    .delivery = delivery,
+	    .logical = logical,
+	    .shorthand = VLAPIC_SH_NONE,
+	    .level = 1,
+	    .trigger_level = level,
+	};
+
+	deliver(vm, NULL, &ipi);
+}
+
+/* After a register write: send the IPIs it queued, and tell the IOAPIC
+ * about EOIs of level-triggered vectors. */
+static void after_write(struct vcpu *src)
 {
 	struct vlapic_ipi ipi;
-	struct vm *vm = src->vm;
+	int vec;
 
-	while (vlapic_take_ipi(&src->apic->l, &ipi)) {
-		bool startup = ipi.delivery == VLAPIC_DM_INIT || ipi.delivery == VLAPIC_DM_STARTUP;
-		if (!startup && ipi.delivery != VLAPIC_DM_FIXED && ipi.delivery != VLAPIC_DM_LOWEST)
-			continue; /* NMI and SMI IPIs: not yet */
-		for (unsigned i = 0; i < vm->nvcpus; i++) {
-			struct vcpu *t = vm->vcpu[i];
-			bool hit = ipi.shorthand == VLAPIC_SH_ALL ||
-				   (ipi.shorthand == VLAPIC_SH_OTHERS && t != src) ||
-				   (ipi.shorthand == VLAPIC_SH_NONE &&
-				    vlapic_match_dest(&t->apic->l, ipi.dest, ipi.logical));
-			if (!hit)
-				continue;
-			if (startup) {
-				if (t == src)
-					continue;
-				spin_lock(&sched_lock);
-				if (vm->state == VM_RUNNING)
-					init_sipi_locked(t, &ipi);
-				spin_unlock(&sched_lock);
-				continue;
-			}
-			spin_lock(&t->apic->lock);
-			vlapic_accept(&t->apic->l, ipi.vector, ipi.trigger_level);
-			refresh_locked(t, time_ns());
-			spin_unlock(&t->apic->lock);
-			if (t != src) {
-				spin_lock(&sched_lock);
-				notify_locked(t);
-				spin_unlock(&sched_lock);
-			}
-			if (ipi.delivery == VLAPIC_DM_LOWEST)
-				break; /* one target is enough */
-		}
+	while (vlapic_take_ipi(&src->apic->l, &ipi))
+		deliver(src->vm, src, &ipi);
+	for (;;) {
+		spin_lock(&src->apic->lock);
+		vec = vlapic_take_eoi(&src->apic->l);
+		spin_unlock(&src->apic->lock);
+		if (vec < 0)
+			break;
+		platform_eoi(src->vm, (uint8_t)vec);
 	}
 }
 
@@ -164,7 +219,7 @@ void apic_mmio_write(struct vcpu *v, uint64_t offset, unsigned size, uint64_t va
 	vlapic_write(&a->l, (uint32_t)offset, (uint32_t)value, time_ns());
 	refresh_locked(v, time_ns());
 	spin_unlock(&a->lock);
-	route_ipis(v);
+	after_write(v);
 }
 
 int apic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
@@ -173,8 +228,10 @@ int apic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	int rc = 0;
 
 	spin_lock(&a->lock);
-	if (msr == 0x1B)
+	if (msr == MSR_APIC_BASE)
 		*val = a->l.base;
+	else if (msr == MSR_TSC_DEADLINE)
+		*val = vlapic_tsc_deadline(&a->l) ? ns_to_tsc(vlapic_tsc_deadline(&a->l)) : 0;
 	else
 		rc = vlapic_msr_read(&a->l, msr, val, time_ns());
 	spin_unlock(&a->lock);
@@ -187,11 +244,20 @@ int apic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	int rc;
 
 	spin_lock(&a->lock);
-	rc = msr == 0x1B ? vlapic_set_base(&a->l, val)
-			 : vlapic_msr_write(&a->l, msr, val, time_ns());
+	if (msr == MSR_APIC_BASE) {
+		rc = vlapic_set_base(&a->l, val);
+	} else if (msr == MSR_TSC_DEADLINE) {
+		/* The guest's TSC is the host's: the deadline is a host TSC value.
+		 * A deadline that converts to 0 ns would read as disarmed. */
+		uint64_t ns = val ? tsc_to_ns(val) : 0;
+		vlapic_set_tsc_deadline(&a->l, val && !ns ? 1 : ns, time_ns());
+		rc = 0;
+	} else {
+		rc = vlapic_msr_write(&a->l, msr, val, time_ns());
+	}
 	refresh_locked(v, time_ns());
 	spin_unlock(&a->lock);
-	route_ipis(v);
+	after_write(v);
 	return rc;
 }
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LINE_LEN_MAX 1024
+#define LINE_LEN_MAX 2048
 #define SHOW_MAX 40 /* longest piece of input quoted back in a message */
 #define MIB (1024ULL * 1024)
 #define MEM_MIN (2 * MIB)

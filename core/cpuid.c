@@ -1,8 +1,8 @@
 /* The CPU a guest sees (docs/cpu-model.md): the host CPU's identity and
  * instruction-set features, snapshot once at boot so every vCPU of every VM
  * sees the same answers wherever it runs, minus what Keel does not virtualize
- * (SVM/VMX, monitoring and power features, and until the virtual interrupt
- * controllers exist, the local APIC), plus a hypervisor leaf range. */
+ * (SVM/VMX, monitoring and power features), plus the virtual local APIC
+ * (x2APIC, TSC-deadline timer) and a hypervisor leaf range. */
 #include <arch/fpu.h>
 #include <arch/x86.h>
 #include <keel/backend.h>
@@ -64,11 +64,12 @@ void cpuid_policy_init(void)
 	for (uint32_t l = 0; l <= basic_max; l++)
 		host(l, 0, basic[l]);
 	basic[0][0] = basic_max;
-	basic[1][2] &=
-	    ~(L1_ECX_MONITOR | L1_ECX_DSCPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST | L1_ECX_TM2 |
-	      L1_ECX_SDBG | L1_ECX_PDCM | L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE | L1_ECX_OSXSAVE);
-	basic[1][2] |= L1_ECX_HYPERVISOR;
-	basic[1][3] |= L1_EDX_APIC; /* every vCPU has a local APIC (xAPIC) */
+	basic[1][2] &= ~(L1_ECX_MONITOR | L1_ECX_DSCPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST |
+			 L1_ECX_TM2 | L1_ECX_SDBG | L1_ECX_PDCM | L1_ECX_OSXSAVE);
+	/* Every vCPU has a local APIC, with x2APIC mode and the TSC-deadline
+	 * timer whatever the host has (both are emulated, core/apic.c). */
+	basic[1][2] |= L1_ECX_HYPERVISOR | L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE;
+	basic[1][3] |= L1_EDX_APIC;
 	basic[1][3] &= ~(L1_EDX_MCE | L1_EDX_MTRR | L1_EDX_MCA | L1_EDX_DS | L1_EDX_ACPI |
 			 L1_EDX_TM | L1_EDX_PBE | L1_EDX_HTT);
 	basic[1][1] &= 0x0000FFFF; /* APIC ID and logical count are per VM/vCPU */

@@ -96,8 +96,8 @@ static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 	skip_insn(v, e);
 	v->halted_irqs_off = !(v->regs.rflags & RFLAGS_IF);
 	/* An interrupt already waiting ends the halt at once. With interrupts
-	 * off only an NMI or INIT could, so such a vCPU never wakes. */
-	if (!v->halted_irqs_off && irq_wakes(v, time_ns()))
+	 * off only an NMI (or INIT) can. */
+	if (irq_wakes(v, time_ns()))
 		return;
 	v->state = VCPU_HALTED;
 }

@@ -18,6 +18,11 @@ static const struct io_range *io_bus_find(const struct io_bus *bus, uint64_t add
 	return 0;
 }
 
+bool io_bus_claims(const struct io_bus *bus, uint64_t addr)
+{
+	return io_bus_find(bus, addr) != 0;
+}
+
 int io_bus_register(struct io_bus *bus, const struct io_range *range)
 {
 	unsigned i;

@@ -16,6 +16,31 @@ static void window(struct vcpu *v, bool on)
 	}
 }
 
+static void nmi_window(struct vcpu *v, bool on)
+{
+	if (v->nmi_window_requested != on) {
+		backend->request_nmi_window(v, on);
+		v->nmi_window_requested = on;
+	}
+}
+
+/* An NMI goes first; the interrupt logic below then finds the event slot
+ * taken and asks for a window instead. */
+static void deliver_nmi(struct vcpu *v)
+{
+	if (!v->nmi_pending) {
+		nmi_window(v, false);
+		return;
+	}
+	if (!backend->nmi_allowed(v)) {
+		nmi_window(v, true);
+		return;
+	}
+	nmi_window(v, false);
+	v->nmi_pending = false;
+	backend->inject_nmi(v);
+}
+
 void irq_deliver_slow(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -23,6 +48,7 @@ void irq_deliver_slow(struct vcpu *v)
 	bool from_pic = false;
 	int vec = -1;
 
+	deliver_nmi(v);
 	if (vm->irq_deadline != UINT64_MAX)
 		platform_poll(vm, now);
 	if (v->apic)
@@ -50,6 +76,10 @@ void irq_deliver_slow(struct vcpu *v)
 
 bool irq_wakes(struct vcpu *v, uint64_t now)
 {
+	if (v->nmi_pending)
+		return true;
+	if (v->halted_irqs_off)
+		return false;
 	platform_poll(v->vm, now);
 	if (v->apic && apic_pending(v, now) >= 0)
 		return true;

@@ -2,7 +2,10 @@
  * belongs to a device. The faulting instruction is fetched at CS:RIP
  * through the guest's page tables, decoded and carried out by the shared
  * emulator (core/x86_emulate.c) against the device; the guest sees the
- * instruction complete, or the fault the CPU would have raised. */
+ * instruction complete, or the fault the CPU would have raised. Devices are
+ * the vCPU's own local APIC page and whatever the VM's MMIO bus holds
+ * (IOAPIC, PCI configuration by ECAM); 8-byte accesses to a bus device are
+ * split into two 4-byte ones, low half first. */
 #include <keel/apic.h>
 #include <keel/backend.h>
 #include <keel/mmio.h>
@@ -22,13 +25,25 @@ static bool is_apic(uint64_t gpa)
 	return gpa - APIC_MMIO_BASE < APIC_MMIO_SIZE;
 }
 
+static bool is_device(struct vcpu *v, uint64_t gpa)
+{
+	return (is_apic(gpa) && v->apic) || io_bus_claims(&v->vm->mmio, gpa);
+}
+
 static int dev_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
 	struct mmio_ctx *c = ctx;
+	uint32_t lo = 0, hi = 0;
 
-	if (!is_apic(gpa))
+	if (is_apic(gpa) && c->v->apic) {
+		*val = apic_mmio_read(c->v, gpa - APIC_MMIO_BASE, size);
+		return 0;
+	}
+	if (!io_bus_read(&c->v->vm->mmio, gpa, size > 4 ? 4 : size, &lo))
 		return -1;
-	*val = apic_mmio_read(c->v, gpa - APIC_MMIO_BASE, size);
+	if (size > 4)
+		io_bus_read(&c->v->vm->mmio, gpa + 4, 4, &hi);
+	*val = lo | (uint64_t)hi << 32;
 	return 0;
 }
 
@@ -36,9 +51,14 @@ static int dev_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
 {
 	struct mmio_ctx *c = ctx;
 
-	if (!is_apic(gpa))
+	if (is_apic(gpa) && c->v->apic) {
+		apic_mmio_write(c->v, gpa - APIC_MMIO_BASE, size, val);
+		return 0;
+	}
+	if (!io_bus_write(&c->v->vm->mmio, gpa, size > 4 ? 4 : size, (uint32_t)val))
 		return -1;
-	apic_mmio_write(c->v, gpa - APIC_MMIO_BASE, size, val);
+	if (size > 4)
+		io_bus_write(&c->v->vm->mmio, gpa + 4, 4, (uint32_t)(val >> 32));
 	return 0;
 }
 
@@ -72,7 +92,7 @@ bool mmio_handle(struct vcpu *v, const struct vm_exit *e)
 	uint8_t insn[15];
 	size_t got;
 
-	if (!is_apic(e->npf.gpa) || !v->apic || e->npf.fetch)
+	if (!is_device(v, e->npf.gpa) || e->npf.fetch)
 		return false;
 	struct mmio_ctx c = {.v = v};
 	vcpu_view_init(&c.w, v);

@@ -38,6 +38,7 @@ int msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = msr == MSR_EFER ? s.efer : s.pat;
 		return 0;
 	case MSR_APIC_BASE:
+	case MSR_TSC_DEADLINE:
 		return apic_msr_read(v, msr, val);
 	case MSR_PLATFORM_ID:
 	case MSR_BIOS_SIGN_ID:
@@ -81,6 +82,7 @@ int msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		backend->set_sregs(v, &s);
 		return 0;
 	case MSR_APIC_BASE:
+	case MSR_TSC_DEADLINE:
 		return apic_msr_write(v, msr, val);
 	case MSR_TSC_AUX:
 		/* RDTSCP returns it: it is switched with the vCPU, and loaded now. */

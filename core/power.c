@@ -16,11 +16,11 @@ void power_check_idle(void)
 
 	if (!power_off_when_idle || !power_boot_done)
 		return;
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	for (unsigned i = 0; i < MAX_VMS; i++)
 		if (vms[i] && vms[i]->state != VM_STOPPED)
 			busy = true;
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	/* Two CPUs may finish the last two VMs at once: announce it once. */
 	static int announced;
 	if (!busy && !__atomic_exchange_n(&announced, 1, __ATOMIC_SEQ_CST)) {

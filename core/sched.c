@@ -13,6 +13,7 @@
 #include <keel/sched.h>
 
 spinlock_t sched_lock = SPINLOCK_INIT;
+volatile int sched_lock_cpu = -1;
 uint32_t sched_timeslice_ns = 10000000;
 
 static struct vcpu *vcpu_of(struct sched_entity *se)
@@ -124,13 +125,13 @@ static void wake_sleepers(void)
 		if (!vm || vm->state != VM_RUNNING)
 			continue;
 		/* Under the lock a running VM's vCPUs and devices cannot go away. */
-		spin_lock(&sched_lock);
+		sched_lock_take();
 		for (unsigned j = 0; vm->state == VM_RUNNING && j < vm->nvcpus; j++) {
 			struct vcpu *v = vm->vcpu[j];
-			if (v->state == VCPU_HALTED && !v->halted_irqs_off && irq_wakes(v, now))
+			if (v->state == VCPU_HALTED && irq_wakes(v, now))
 				sched_wake_locked(v);
 		}
-		spin_unlock(&sched_lock);
+		sched_lock_drop();
 	}
 }
 
@@ -196,7 +197,7 @@ static void after_slice(struct cpu *c, struct vcpu *v, uint64_t start)
 	v->cpu_time_ns += ran;
 	c->busy_ns += ran;
 	v->ran_on[c->id / 64] |= 1ULL << (c->id % 64);
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	se_account(&v->se, ran, now);
 	vm->running_vcpus--;
 	c->current = NULL;
@@ -211,7 +212,7 @@ static void after_slice(struct cpu *c, struct vcpu *v, uint64_t start)
 	} else if (v->state == VCPU_HALTED) {
 		halted = vm_all_halted_locked(vm);
 	}
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	if (finish)
 		vm_finish(vm);
 	else if (halted)
@@ -224,10 +225,10 @@ void sched_loop(struct cpu *c)
 
 	for (;;) {
 		uint64_t now = time_ns();
-		spin_lock(&sched_lock);
+		sched_lock_take();
 		struct vcpu *v = pick_locked(c, now);
 		c->current = v;
-		spin_unlock(&sched_lock);
+		sched_lock_drop();
 		if (!v) {
 			idle_wait();
 			c->idle_ns += time_ns() - now;

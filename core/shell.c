@@ -47,13 +47,13 @@ static void cmd_list(const char *arg)
 		uint64_t exits = 0, ns = 0;
 		if (!vm)
 			continue;
-		spin_lock(&sched_lock);
+		sched_lock_take();
 		for (unsigned j = 0; j < vm->nvcpus; j++) {
 			ns += vm->vcpu[j]->cpu_time_ns;
 			for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
 				exits += vm->vcpu[j]->exits[k];
 		}
-		spin_unlock(&sched_lock);
+		sched_lock_drop();
 		kprintf("%-16s %-9s %5u %7luM %10lu %10lu\n", vm->name, vm_state_name(vm->state),
 			vm->cfg->vcpus, vm->cfg->memory >> 20, exits, ns / 1000000);
 	}
@@ -261,10 +261,10 @@ static bool attached_input(struct vm *vm)
 {
 	bool alive, room;
 
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	alive = vm_alive_locked(vm);
 	room = alive && uart16550_rx_room(vm->uart);
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	if (!alive) {
 		detach(vm);
 		return true;
@@ -279,10 +279,10 @@ static bool attached_input(struct vm *vm)
 		detach(vm);
 		return true;
 	}
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	if (vm_alive_locked(vm))
 		uart16550_receive(vm->uart, &c, 1);
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	return true;
 }
 

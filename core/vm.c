@@ -194,6 +194,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	}
 	memset(vm->vcpu, 0, sizeof(vm->vcpu));
 	memset(&vm->pio, 0, sizeof(vm->pio));
+	memset(&vm->mmio, 0, sizeof(vm->mmio));
 	memset(&vm->group, 0, sizeof(vm->group));
 	vm->group.cap_pct = cfg->cap_pct;
 	vm->exit_status = -1;
@@ -219,10 +220,10 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	}
 	vm->started_ns = time_ns();
 	strlcpy(vm->stop_reason, "", sizeof(vm->stop_reason));
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	vm->state = VM_RUNNING;
 	sched_wake_locked(vm->vcpu[0]);
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	klog("vm %s: started: %u vCPU%s, %lu MiB, %s %s, %lu KiB of Keel memory", vm->name,
 	     cfg->vcpus, cfg->vcpus == 1 ? "" : "s", cfg->memory >> 20,
 	     cfg->payload == CFG_PAYLOAD_FLAT ? "flat image"
@@ -238,9 +239,9 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	va_list ap;
 	bool finish;
 
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	if (vm->state == VM_STOPPING || vm->state == VM_STOPPED) {
-		spin_unlock(&sched_lock);
+		sched_lock_drop();
 		return;
 	}
 	va_start(ap, fmt);
@@ -255,7 +256,7 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 		v->state = VCPU_DEAD;
 	}
 	finish = vm->running_vcpus == 0;
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	if (finish)
 		vm_finish(vm);
 }
@@ -291,9 +292,9 @@ void vm_finish(struct vm *vm)
 	vdev_flush_all(vm);
 	free_resources(vm);
 	/* Announce it only once it can be started again. */
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	vm->state = VM_STOPPED;
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	klog("vm %s: stopped: %s (cpu time %lu ms on CPU %s, %lu exits)", vm->name, vm->stop_reason,
 	     cpu_ns / 1000000, cpus_buf, exits);
 	if (vm->restart_pending && !power_shutting_down) {
@@ -307,25 +308,25 @@ void vm_finish(struct vm *vm)
 
 void vm_cancel_restart(struct vm *vm)
 {
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	vm->restart_pending = false;
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 }
 
 void vm_restart(struct vm *vm, const char *why)
 {
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	bool running = vm->state == VM_RUNNING || vm->state == VM_PAUSED;
 	if (running)
 		vm->restart_pending = true;
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 	if (running)
 		vm_stop(vm, "%s; restarting", why);
 }
 
 void vm_pause(struct vm *vm)
 {
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	if (vm->state == VM_RUNNING) {
 		vm->state = VM_PAUSED;
 		for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -336,12 +337,12 @@ void vm_pause(struct vm *vm)
 			}
 		}
 	}
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 }
 
 void vm_resume(struct vm *vm)
 {
-	spin_lock(&sched_lock);
+	sched_lock_take();
 	if (vm->state == VM_PAUSED) {
 		vm->state = VM_RUNNING;
 		for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -350,5 +351,5 @@ void vm_resume(struct vm *vm)
 				sched_wake_locked(v);
 		}
 	}
-	spin_unlock(&sched_lock);
+	sched_lock_drop();
 }

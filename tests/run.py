@@ -227,6 +227,7 @@ BOCHS_SUBSET = (
     "test_shell/test_shell_stop_and_start_again",
     "test_sched/test_pinned_vms_run_on_their_cpus",
     "test_linux/test_linux_boots_to_busybox_and_runs_commands",
+    "test_apic/test_local_apic_x2apic_timers_and_nmi",
 )
 # On Bochs' AMD model (ryzen: AMD-V with NRIP save and flush-by-ASID), the
 # SVM paths QEMU lacks. Not the spinning or triple-fault tests: Bochs 2.7
@@ -238,6 +239,7 @@ BOCHS_RYZEN_SUBSET = (
     "test_qemu_compat/test_fw_cfg_and_exit_status_match_qemu",
     "test_qemu_compat/test_string_port_io_like_the_cpu",
     "test_config/test_config_errors_leave_out_only_bad_vms",
+    "test_apic/test_local_apic_x2apic_timers_and_nmi",
 )
 BOCHS_SLOWDOWN = 4
 

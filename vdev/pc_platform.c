@@ -1,12 +1,19 @@
 /* The legacy PC devices every VM gets: the 8259 interrupt controller pair,
- * the 8254 timer (and port 0x61, which gates its channel 2), and the CMOS
- * real-time clock. The models (i8259.c, i8254.c, rtc.c) are pure state
+ * the 8254 timer (and port 0x61, which gates its channel 2), the CMOS
+ * real-time clock and the i8042 keyboard controller (for its reset line),
+ * and the IOAPIC. Each ISA interrupt line reaches both interrupt
+ * controllers, as on a PC: the 8259 pair (to vCPU 0 through LINT0) and the
+ * IOAPIC pin of the same number, but for IRQ 0 (the PIT) on pin 2, as the
+ * MADT's interrupt source override says. The guest uses one of them. The models (i8259.c, i8254.c, rtc.c) are pure state
  * machines; this file puts them on the VM's port bus, feeds them time, and
  * connects their interrupt lines. One lock serialises them, since any vCPU
  * (and the shell, for console input) may touch them. */
 #include <arch/time.h>
 #include <keel/heap.h>
+#include <keel/i8042.h>
 #include <keel/i8254.h>
+#include <keel/ioapic.h>
+#include <keel/apic.h>
 #include <keel/i8259.h>
 #include <keel/platform.h>
 #include <keel/rtc.h>
@@ -20,6 +27,10 @@
 #define IRQ_PIT 0
 #define IRQ_RTC 8
 #define IRQ_SCI 9
+#define IRQ_KBD 1
+#define IRQ_AUX 12
+#define IOAPIC_BASE IOAPIC_DEFAULT_BASE
+#define IOAPIC_ID 0 /* as in the MADT */
 #define PM_BASE ACPI_PM_PIIX4_BASE
 #define ACPI_TABLES_GPA 0xF0000 /* in the e820 hole Linux searches for the RSDP */
 /* Never ask for timer work more often than this: a guest may program the
@@ -32,6 +43,8 @@ struct pc_platform {
 	struct i8259_pair pic;
 	struct i8254 pit;
 	struct rtc rtc;
+	struct i8042 kbc;
+	struct ioapic ioapic;
 	struct pci_host pci;
 	struct reset_cf9 cf9;
 	struct fw_cfg fw_cfg;
@@ -56,34 +69,89 @@ static void refresh_locked(struct pc_platform *p, uint64_t now)
 	p->vm->irq_pending = i8259_pending(&p->pic);
 }
 
+/* An ISA line to both interrupt controllers. */
+static void set_line_locked(struct pc_platform *p, unsigned irq, bool level)
+{
+	i8259_set_irq(&p->pic, irq, level);
+	ioapic_set_irq(&p->ioapic, irq == IRQ_PIT ? 2 : irq, level);
+}
+
+/* The level-triggered lines, as the devices drive them now. */
+static void lines_locked(struct pc_platform *p, uint64_t now)
+{
+	set_line_locked(p, IRQ_RTC, rtc_irq_level(&p->rtc, now));
+	set_line_locked(p, IRQ_SCI, acpi_pm_sci_level(&p->pm, now));
+	set_line_locked(p, IRQ_KBD, i8042_irq1_level(&p->kbc));
+	set_line_locked(p, IRQ_AUX, i8042_irq12_level(&p->kbc));
+}
+
+/* The IOAPIC's messages leave its queue under the lock and go to the local
+ * APICs after it (delivery takes the APIC and scheduler locks). */
+struct outbox {
+	unsigned n;
+	struct ioapic_msg m[IOAPIC_MSG_QUEUE];
+};
+
+static void collect_locked(struct pc_platform *p, struct outbox *o)
+{
+	while (o->n < IOAPIC_MSG_QUEUE && ioapic_take_msg(&p->ioapic, &o->m[o->n]))
+		o->n++;
+}
+
+static void send(struct vm *vm, const struct outbox *o)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		apic_deliver_msg(vm, o->m[i].dest, o->m[i].vector, o->m[i].delivery,
+				 o->m[i].logical, o->m[i].trigger_level);
+}
+
 void vm_irq_line(struct vm *vm, unsigned irq, bool level)
 {
 	struct pc_platform *p = vm->platform;
+	struct outbox o = {0};
 
 	if (!p || irq > 15)
 		return;
 	spin_lock(&p->lock);
-	i8259_set_irq(&p->pic, irq, level);
+	set_line_locked(p, irq, level);
 	vm->irq_pending = i8259_pending(&p->pic);
+	collect_locked(p, &o);
 	spin_unlock(&p->lock);
+	send(vm, &o);
 }
 
 void platform_poll(struct vm *vm, uint64_t now)
 {
 	struct pc_platform *p = vm->platform;
+	struct outbox o = {0};
 
 	if (!p || now < vm->irq_deadline)
 		return;
 	spin_lock(&p->lock);
 	if (i8254_irq0_ticks(&p->pit, now)) {
 		/* Missed ticks merge into one interrupt, as on a busy real PIC. */
-		i8259_set_irq(&p->pic, IRQ_PIT, true);
-		i8259_set_irq(&p->pic, IRQ_PIT, false);
+		set_line_locked(p, IRQ_PIT, true);
+		set_line_locked(p, IRQ_PIT, false);
 	}
-	i8259_set_irq(&p->pic, IRQ_RTC, rtc_irq_level(&p->rtc, now));
-	i8259_set_irq(&p->pic, IRQ_SCI, acpi_pm_sci_level(&p->pm, now));
+	lines_locked(p, now);
 	refresh_locked(p, now);
+	collect_locked(p, &o);
 	spin_unlock(&p->lock);
+	send(vm, &o);
+}
+
+void platform_eoi(struct vm *vm, uint8_t vector)
+{
+	struct pc_platform *p = vm->platform;
+	struct outbox o = {0};
+
+	if (!p)
+		return;
+	spin_lock(&p->lock);
+	ioapic_eoi(&p->ioapic, vector);
+	collect_locked(p, &o);
+	spin_unlock(&p->lock);
+	send(vm, &o);
 }
 
 int platform_acknowledge(struct vm *vm)
@@ -99,7 +167,7 @@ int platform_acknowledge(struct vm *vm)
 }
 
 /* Port accesses wider than a byte reach consecutive byte registers. */
-enum which { PIC, PIT, PORT61, RTC, PCI, FWCFG, PM };
+enum which { PIC, PIT, PORT61, RTC, KBC, PCI, FWCFG, PM };
 
 static uint8_t byte_read(struct pc_platform *p, enum which w, uint16_t port, uint64_t now)
 {
@@ -111,6 +179,8 @@ static uint8_t byte_read(struct pc_platform *p, enum which w, uint16_t port, uin
 		return i8254_read(&p->pit, port, now);
 	case RTC:
 		return rtc_read(&p->rtc, port, now);
+	case KBC:
+		return i8042_read(&p->kbc, port);
 	default:
 		return 0xFF;
 	}
@@ -128,7 +198,9 @@ static void byte_write(struct pc_platform *p, enum which w, uint16_t port, uint8
 		break;
 	case RTC:
 		rtc_write(&p->rtc, port, v, now);
-		i8259_set_irq(&p->pic, IRQ_RTC, rtc_irq_level(&p->rtc, now));
+		break;
+	case KBC:
+		i8042_write(&p->kbc, port, v);
 		break;
 	default:
 		break;
@@ -148,6 +220,7 @@ static uint32_t port_read(void *dev, uint64_t off, unsigned size)
 	uint16_t port = (uint16_t)(d->base + off);
 	uint64_t now = time_ns();
 	uint32_t v = 0;
+	struct outbox o = {0};
 
 	spin_lock(&p->lock);
 	if (d->which == PCI && port == 0xCF9 && size == 1)
@@ -161,8 +234,11 @@ static uint32_t port_read(void *dev, uint64_t off, unsigned size)
 	else
 		for (unsigned i = 0; i < size; i++)
 			v |= (uint32_t)byte_read(p, d->which, (uint16_t)(port + i), now) << (8 * i);
+	lines_locked(p, now);
 	refresh_locked(p, now);
+	collect_locked(p, &o);
 	spin_unlock(&p->lock);
+	send(p->vm, &o);
 	return v;
 }
 
@@ -173,6 +249,7 @@ static void port_write(void *dev, uint64_t off, unsigned size, uint32_t value)
 	uint16_t port = (uint16_t)(d->base + off);
 	uint64_t now = time_ns();
 	enum acpi_pm_request req = ACPI_PM_REQ_NONE;
+	struct outbox o = {0};
 
 	spin_lock(&p->lock);
 	if (d->which == PCI && port == 0xCF9 && size == 1) {
@@ -185,14 +262,18 @@ static void port_write(void *dev, uint64_t off, unsigned size, uint32_t value)
 	} else if (d->which == PM) {
 		acpi_pm_write(&p->pm, port, size, value, now);
 		req = acpi_pm_take_request(&p->pm);
-		i8259_set_irq(&p->pic, IRQ_SCI, acpi_pm_sci_level(&p->pm, now));
 	} else {
 		for (unsigned i = 0; i < size; i++)
 			byte_write(p, d->which, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)),
 				   now);
+		if (d->which == KBC && i8042_take_reset(&p->kbc))
+			req = ACPI_PM_REQ_RESET;
 	}
+	lines_locked(p, now);
 	refresh_locked(p, now);
+	collect_locked(p, &o);
 	spin_unlock(&p->lock);
+	send(p->vm, &o);
 	/* Outside the platform lock: stopping a VM takes the scheduler's. */
 	if (req == ACPI_PM_REQ_POWEROFF)
 		vm_stop(p->vm, "powered off by the guest (ACPI S5)");
@@ -200,7 +281,33 @@ static void port_write(void *dev, uint64_t off, unsigned size, uint32_t value)
 		vm_restart(p->vm, "reset by the guest");
 }
 
-#define NPORTS 9
+/* The IOAPIC's window: 32-bit accesses (narrower ones zero-extended, as
+ * Linux never makes them; the model ignores offsets it does not know). */
+static uint32_t ioapic_mmio_read(void *dev, uint64_t off, unsigned size)
+{
+	struct pc_platform *p = dev;
+	uint32_t v;
+
+	spin_lock(&p->lock);
+	v = ioapic_read(&p->ioapic, (uint32_t)off);
+	spin_unlock(&p->lock);
+	return size < 4 ? v & ((1u << (8 * size)) - 1) : v;
+}
+
+static void ioapic_mmio_write(void *dev, uint64_t off, unsigned size, uint32_t value)
+{
+	struct pc_platform *p = dev;
+	struct outbox o = {0};
+
+	(void)size;
+	spin_lock(&p->lock);
+	ioapic_write(&p->ioapic, (uint32_t)off, value);
+	collect_locked(p, &o); /* unmasking an active level line sends */
+	spin_unlock(&p->lock);
+	send(p->vm, &o);
+}
+
+#define NPORTS 11
 
 struct pc_platform_dev {
 	struct pc_platform p;
@@ -211,8 +318,12 @@ static const struct {
 	uint16_t base, len;
 	enum which which;
 } port_map[NPORTS] = {
-    {0x20, 2, PIC}, {0xA0, 2, PIC},  {0x4D0, 2, PIC},   {0x40, 4, PIT},    {0x61, 1, PORT61},
-    {0x70, 2, RTC}, {0xCF8, 8, PCI}, {0x510, 2, FWCFG}, {PM_BASE, 12, PM},
+    {0x20, 2, PIC},           {0xA0, 2, PIC},
+    {0x4D0, 2, PIC},          {0x40, 4, PIT},
+    {0x61, 1, PORT61},        {0x70, 2, RTC},
+    {0xCF8, 8, PCI},          {0x510, 2, FWCFG},
+    {PM_BASE, 12, PM},        {I8042_PORT_DATA, 1, KBC},
+    {I8042_PORT_CMD, 1, KBC},
 };
 
 /* The VM's ACPI tables, in guest memory where Linux looks for the RSDP. */
@@ -221,7 +332,7 @@ static int write_acpi_tables(struct vm *vm)
 	const struct acpi_vm_desc desc = {
 	    .nvcpus = vm->nvcpus,
 	    .lapic_base = 0xFEE00000,
-	    .ioapic_base = 0xFEC00000,
+	    .ioapic_base = IOAPIC_BASE,
 	    .pm1a_evt = PM_BASE,
 	    .pm1a_cnt = PM_BASE + 4,
 	    .pm_tmr = PM_BASE + 8,
@@ -273,6 +384,8 @@ static int platform_create(struct vm *vm)
 	i8254_init(&p->pit, now);
 	rtc_init(&p->rtc, boot_wallclock + (now - boot_wallclock_ns) / 1000000000ULL, now);
 	cmos_memory_size(&p->rtc, vm->ram_size);
+	i8042_init(&p->kbc);
+	ioapic_init(&p->ioapic, IOAPIC_ID);
 	pci_host_init(&p->pci);
 	reset_cf9_init(&p->cf9);
 	fw_cfg_init(&p->fw_cfg, (uint16_t)vm->nvcpus, vm->ram_size);
@@ -290,6 +403,12 @@ static int platform_create(struct vm *vm)
 			kfree(d);
 			return -1;
 		}
+	}
+	const struct io_range ioapic_window = {IOAPIC_BASE, 0x1000, p, ioapic_mmio_read,
+					       ioapic_mmio_write};
+	if (io_bus_register(&vm->mmio, &ioapic_window)) {
+		kfree(d);
+		return -1;
 	}
 	vm->platform = p;
 	return 0;

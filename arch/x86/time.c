@@ -9,6 +9,7 @@
 
 static uint64_t khz;
 static uint64_t ns_mult; /* ns = (tsc * ns_mult) >> 32 */
+static uint64_t tsc_mult; /* tsc = (ns * tsc_mult) >> 32 */
 
 void pit_wait_us(uint32_t us)
 {
@@ -43,6 +44,7 @@ void tsc_calibrate(void)
 	if (!khz)
 		khz = 1000000;
 	ns_mult = (1000000ULL << 32) / khz;
+	tsc_mult = (khz << 32) / 1000000ULL;
 	cpuid(0x80000000, 0, &a, &b, &c, &d);
 	if (a >= 0x80000007) {
 		cpuid(0x80000007, 0, &a, &b, &c, &d);
@@ -59,5 +61,15 @@ uint64_t tsc_khz(void)
 
 uint64_t time_ns(void)
 {
-	return (uint64_t)(((unsigned __int128)rdtsc() * ns_mult) >> 32);
+	return tsc_to_ns(rdtsc());
+}
+
+uint64_t tsc_to_ns(uint64_t tsc)
+{
+	return (uint64_t)(((unsigned __int128)tsc * ns_mult) >> 32);
+}
+
+uint64_t ns_to_tsc(uint64_t ns)
+{
+	return (uint64_t)(((unsigned __int128)ns * tsc_mult) >> 32);
 }

@@ -21,7 +21,7 @@
 struct acpi_vm_desc {
 	unsigned nvcpus; /* 1..254: MADT local APIC entries, UIDs and APIC IDs 0..n-1 */
 	uint32_t lapic_base; /* 0xFEE00000 */
-	uint32_t ioapic_base; /* 0xFEC00000; IOAPIC id = nvcpus, GSI base 0 */
+	uint32_t ioapic_base; /* 0xFEC00000; IOAPIC id 0, GSI base 0 */
 	uint16_t pm1a_evt; /* I/O port of PM1a_EVT_BLK (4 bytes: status, enable), e.g. 0x600 */
 	uint16_t pm1a_cnt; /* I/O port of PM1a_CNT_BLK (2 bytes), e.g. 0x604 */
 	uint16_t pm_tmr; /* I/O port of PM_TMR_BLK (4 bytes), e.g. 0x608 */

@@ -36,6 +36,13 @@ struct backend_ops {
 	bool (*interrupt_allowed)(struct vcpu *v);
 	void (*inject_interrupt)(struct vcpu *v, uint8_t vector);
 	void (*request_interrupt_window)(struct vcpu *v, bool on);
+	/* NMIs likewise: allowed unless the guest is still handling one (NMIs
+	 * stay blocked until its IRET), is in a MOV SS/STI shadow or has an
+	 * event queued. The window exit comes when that changes, reported as
+	 * EXIT_INTR_WINDOW (or, where the CPU cannot say, at the next exit). */
+	bool (*nmi_allowed)(struct vcpu *v);
+	void (*inject_nmi)(struct vcpu *v);
+	void (*request_nmi_window)(struct vcpu *v, bool on);
 };
 
 extern const struct backend_ops *backend;

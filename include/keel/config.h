@@ -10,7 +10,7 @@
 
 #define CFG_NAME_MAX 32 /* VM name, including the terminating NUL */
 #define CFG_PATH_MAX 128 /* module file name, including NUL */
-#define CFG_CMDLINE_MAX 256 /* guest command line, including NUL */
+#define CFG_CMDLINE_MAX 1024 /* guest command line, including NUL */
 #define CFG_MAX_VMS 64
 #define CFG_MAX_VCPUS 64
 #define CFG_MAX_CPUS 256 /* physical CPUs a pinning list may name */

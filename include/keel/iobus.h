@@ -1,4 +1,4 @@
-/* Per-VM I/O bus: devices register port ranges with read/write callbacks;
+/* Per-VM I/O bus: devices register port (or MMIO) ranges with read/write callbacks;
  * the exit dispatcher routes each access with a binary search over a sorted
  * array built when the VM is created (no lock on the exit path). */
 #ifndef KEEL_IOBUS_H
@@ -26,6 +26,7 @@ struct io_bus {
 /* Returns 0, or -1 when the range overlaps another or the bus is full. */
 int io_bus_register(struct io_bus *bus, const struct io_range *range);
 /* False when no device claims ADDR. */
+bool io_bus_claims(const struct io_bus *bus, uint64_t addr);
 bool io_bus_read(struct io_bus *bus, uint64_t addr, unsigned size, uint32_t *value);
 bool io_bus_write(struct io_bus *bus, uint64_t addr, unsigned size, uint32_t value);
 

@@ -11,6 +11,8 @@
 void vm_irq_line(struct vm *vm, unsigned irq, bool level);
 /* Raise the interrupts whose time has come (PIT, RTC). */
 void platform_poll(struct vm *vm, uint64_t now);
+/* A local APIC's EOI of a level-triggered VECTOR, for the IOAPIC. */
+void platform_eoi(struct vm *vm, uint8_t vector);
 /* The CPU's interrupt acknowledge: the vector, or -1 if it went away. */
 int platform_acknowledge(struct vm *vm);
 /* core/irq.c: before each entry, inject what is pending or ask for a window.
@@ -21,10 +23,12 @@ static inline void irq_deliver(struct vcpu *v)
 	const struct vm *vm = v->vm;
 
 	if (vm->irq_pending || vm->irq_deadline != UINT64_MAX || v->window_requested ||
-	    v->apic_irr || v->apic_deadline != UINT64_MAX)
+	    v->apic_irr || v->apic_deadline != UINT64_MAX || v->nmi_pending ||
+	    v->nmi_window_requested)
 		irq_deliver_slow(v);
 }
-/* A halted vCPU with interrupts enabled has something to wake for. */
+/* A halted vCPU has something to wake for: an NMI, or with interrupts
+ * enabled (v->halted_irqs_off clear) an interrupt. */
 bool irq_wakes(struct vcpu *v, uint64_t now);
 
 /* arch: wall-clock time from the host's RTC at boot, as Unix seconds. */

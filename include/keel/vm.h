@@ -118,6 +118,8 @@ struct vcpu {
 	uint64_t ran_on[4]; /* bitmap of physical CPUs this vCPU has run on */
 	bool halted_irqs_off;
 	bool window_requested; /* an EXIT_INTR_WINDOW is asked for */
+	volatile bool nmi_pending; /* an NMI (IPI) waits to be injected */
+	bool nmi_window_requested;
 };
 
 struct vm {
@@ -136,6 +138,7 @@ struct vm {
 	void *arch; /* backend's per-VM state (nested page tables) */
 	struct sched_group group;
 	struct io_bus pio;
+	struct io_bus mmio; /* device memory by guest-physical address (not the APIC page) */
 	struct uart16550 *uart;
 	struct pc_platform *platform; /* PIC, PIT, RTC (vdev/pc_platform.c) */
 	/* Published by the platform for the exit path's quick check. */

@@ -3,22 +3,22 @@
 The kernel is Debian's linux-image package (make linux-guest fetches it);
 the initramfs's init runs the keel.cmd= words of the command line ('+' for
 a space) and then powers off. Guests read Keel's ACPI tables (power-off by
-ACPI S5, reset by port 0xCF9, PCI host bridge from the DSDT) and use their
-local APIC (its timer, through MMIO emulation); until the IOAPIC exists they
-boot with noapic, the 8259 reaching the boot CPU through LINT0.
+ACPI S5, reset by port 0xCF9 or the i8042, PCI host bridge from the DSDT),
+their local APICs (timer and IPIs, through MMIO emulation) and the IOAPIC,
+which routes the ISA interrupts to any vCPU.
 """
 
 import re
 
 from rig import timeout
 
-BASE_CMDLINE = "console=ttyS0 noapic panic=-1 quiet"
+BASE_CMDLINE = "console=ttyS0 panic=-1 quiet"
 
 
-def linux_vm(name, *commands, memory="160M", extra=""):
+def linux_vm(name, *commands, memory="160M", extra="", options=""):
     words = " ".join("keel.cmd=" + c.replace(" ", "+") for c in commands)
     return (f"[vm {name}]\nkernel = vmlinuz\ninitrd = linux-initrd.img\n"
-            f'cmdline = "{BASE_CMDLINE} {words}"\nmemory = {memory}\n{extra}\n')
+            f'cmdline = "{BASE_CMDLINE} {options} {words}"\nmemory = {memory}\n{extra}\n')
 
 
 def have_kernel(rig):
@@ -42,7 +42,7 @@ def test_linux_boots_to_busybox_and_runs_commands(rig):
     run = rig.boot("[keel]\npoweroff-when-idle = yes\n" +
                    linux_vm("deb", "uname -sr", "echo sum=$((6*7))",
                             "cat /sys/bus/pci/devices/0000:00:00.0/vendor",
-                            "grep LOC /proc/interrupts"),
+                            "grep -e LOC -e ttyS0 /proc/interrupts"),
                    mem="512M", timeout=700)  # a bound, not a wait: Bochs takes ~2 min
     out = run.output
     assert re.search(r"^\[deb\] keel-guest: init running on 6\.1\.\S+, 1 CPU\(s\)$", out, re.M)
@@ -53,6 +53,8 @@ def test_linux_boots_to_busybox_and_runs_commands(rig):
     # The local APIC timer drives the kernel's ticks.
     loc = re.search(r"^\[deb\] LOC:\s+(\d+)\s+Local timer interrupts", out, re.M)
     assert loc and int(loc.group(1)) > 10, "no local APIC timer interrupts"
+    # The serial port's interrupts come through the IOAPIC.
+    assert re.search(r"^\[deb\]\s+4:\s+[1-9]\d*\s+IO-APIC\s+4-edge\s+ttyS0$", out, re.M)
     assert_clean_end(run, "deb")
 
 
@@ -107,12 +109,31 @@ def test_reboot_restarts_only_that_vm(rig):
 
 
 @timeout(300)
+def test_keyboard_controller_reset_restarts_the_vm(rig):
+    have_kernel(rig)
+    run = rig.boot(linux_vm("kbd", "echo booted", "reboot -f", options="reboot=k"), mem="512M",
+                   serial_input=True, timeout=260)
+    run.wait_for(r"\[kbd\] booted", timeout=200)
+    run.wait_for(r"keel: vm kbd: stopped: reset by the guest; restarting", timeout=60)
+    run.wait_for(r"keel: vm kbd: started: ", timeout=30)
+    run.send("poweroff\n")
+    run.finish(timeout=60)
+    assert "KEEL PANIC" not in run.output
+    assert run.status == 0
+
+
+@timeout(300)
 def test_two_vcpu_linux_runs_two_busy_processes_in_parallel(rig):
     have_kernel(rig)
     busy = "timeout 3 sh -c 'while :;do :;done'"
     conf = ("[keel]\npoweroff-when-idle = yes\n" +
             linux_vm("duo", "grep -c ^processor /proc/cpuinfo", "grep '^cpu[01] ' /proc/stat",
                      f"{busy}&{busy}&wait", "grep '^cpu[01] ' /proc/stat",
+                     # The serial port's interrupt moved to vCPU 1 by the
+                     # IOAPIC; an NMI IPI to every vCPU (a backtrace).
+                     "echo 2 >/proc/irq/4/smp_affinity", "echo irq-moved",
+                     "grep ttyS0 /proc/interrupts", "echo l >/proc/sysrq-trigger",
+                     "grep NMI: /proc/interrupts",
                      memory="256M", extra="vcpus = 2"))
     run = rig.boot(conf, smp=2, mem="1G", timeout=700)
     out = run.output
@@ -127,4 +148,8 @@ def test_two_vcpu_linux_runs_two_busy_processes_in_parallel(rig):
     for cpu in "01":
         assert after[cpu] - before[cpu] >= 100, f"CPU {cpu} busy only {after[cpu] - before[cpu]}"
     assert re.search(r"keel: vm duo: stopped: powered off by the guest .*on CPU 0,1", out)
+    serial = re.search(r"^\[duo\]\s+4:\s+(\d+)\s+(\d+)\s+IO-APIC\s+4-edge\s+ttyS0$", out, re.M)
+    assert serial and int(serial.group(2)) > 0, "no serial interrupt reached vCPU 1"
+    nmi = re.search(r"^\[duo\] NMI:\s+(\d+)\s+(\d+)\s", out, re.M)
+    assert nmi and int(nmi.group(2)) >= 1, "vCPU 1 took no NMI"
     assert_clean_end(run, "duo")

@@ -265,7 +265,7 @@ static void check_blob(const struct acpi_vm_desc *d, uint8_t *buf, size_t used)
 			assert_int_equal(rd(p + 4, 4), 1);
 		} else if (p[0] == 1) {
 			assert_int_equal(p[1], 12);
-			assert_int_equal(p[2], d->nvcpus);
+			assert_int_equal(p[2], 0); /* the IOAPIC ID */
 			assert_int_equal(rd(p + 4, 4), d->ioapic_base);
 			assert_int_equal(rd(p + 8, 4), 0);
 		} else if (p[0] == 2) {
@@ -521,6 +521,7 @@ static void test_iasl(void **state)
 	assert_non_null(strstr(dsl, "_S5_"));
 	assert_non_null(strstr(dsl, "PNP0A03"));
 	assert_non_null(strstr(dsl, "PNP0501"));
+	assert_non_null(strstr(dsl, "PNP0303")); /* the i8042 */
 	printf("%s", strstr(dsl, "DefinitionBlock"));
 	free(dsl);
 

@@ -594,7 +594,7 @@ static void test_files_and_cmdline(void **state)
 static void test_text_limits(void **state)
 {
 	const struct cfg_vm *vm = &cfg.vms[0];
-	char text[2048], value[400];
+	char text[2048], value[1100];
 
 	(void)state;
 	/* 127-character file names are fine, 128 are not. */
@@ -606,15 +606,15 @@ static void test_text_limits(void **state)
 	snprintf(text, sizeof(text), "[vm a]\nkernel = %sf\nmemory = 2M\n", value);
 	expect_error(text, 2, "is too long (128 characters, at most 127)");
 
-	/* 255-character command lines are fine, 256 are not. */
-	memset(value, 'c', 255);
-	value[255] = '\0';
+	/* 1023-character command lines are fine (Linux takes 2047), 1024 are not. */
+	memset(value, 'c', 1023);
+	value[1023] = '\0';
 	snprintf(text, sizeof(text), "[vm a]\nkernel = k\ncmdline = %s\nmemory = 2M\n", value);
 	assert_int_equal(parse(text), 0);
-	assert_int_equal(strlen(vm->cmdline), 255);
+	assert_int_equal(strlen(vm->cmdline), 1023);
 	snprintf(text, sizeof(text), "[vm a]\nkernel = k\ncmdline = \"%sc\"\nmemory = 2M\n", value);
 	expect_error(text, 3, "cmdline: 'cccc");
-	assert_true(strstr(errs.msg[0], "...' is too long (256 characters, at most 255)"));
+	assert_true(strstr(errs.msg[0], "...' is too long (1024 characters, at most 1023)"));
 
 	expect_error("[vm a]\nkernel = k\ncmdline = a\tb\nmemory = 2M\n", 3,
 		     "contains a tab or other control character");
@@ -717,12 +717,12 @@ static void test_line_handling(void **state)
 	/* Comments anywhere outside quotes; blank lines. */
 	assert_int_equal(parse("#c\n[vm a]#c\nkernel=k#c\n\n\tmemory=2M   # c \"q\n"), 0);
 
-	/* 1024 characters is the longest line. */
-	text = malloc(2200);
+	/* 2048 characters is the longest line. */
+	text = malloc(4200);
 	assert_non_null(text);
 	len = (size_t)sprintf(text, "[vm a]\nkernel = k\nmemory = 2M\ncmdline = x");
-	memset(text + len, ' ', 1024 - 11);
-	len += 1024 - 11;
+	memset(text + len, ' ', 2048 - 11);
+	len += 2048 - 11;
 	text[len++] = '\n';
 	assert_int_equal(parse_len(text, len), 0);
 	/* ... also with CRLF. */
@@ -732,12 +732,12 @@ static void test_line_handling(void **state)
 	text[len - 2] = ' ';
 	text[len - 1] = '\n';
 	assert_int_equal(parse_len(text, len), 1);
-	assert_true(has_error(4, "line is longer than 1024 characters"));
+	assert_true(has_error(4, "line is longer than 2048 characters"));
 	assert_int_equal(cfg.nvms, 0);
 	/* A huge line without any newline at all. */
-	memset(text, 'x', 2200);
-	assert_int_equal(parse_len(text, 2200), 1);
-	assert_true(has_error(1, "longer than 1024"));
+	memset(text, 'x', 4200);
+	assert_int_equal(parse_len(text, 4200), 1);
+	assert_true(has_error(1, "longer than 2048"));
 	free(text);
 
 	/* NUL bytes. */

@@ -29,6 +29,11 @@ struct svm_vcpu {
 	uint32_t asid;
 	uint64_t asid_gen;
 	int last_cpu;
+	/* NMI blocking, which the VMCB does not hold: set when an NMI is
+	 * injected, cleared once the guest has executed the IRET that ends
+	 * its handler (intercepted; done when RIP has moved past it). */
+	bool nmi_masked, awaiting_iret;
+	uint64_t iret_rip;
 };
 
 struct svm_vm {
@@ -430,6 +435,10 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	struct vmcb *vmcb = s->vmcb;
 	struct cpu *c = this_cpu();
 
+	/* Keel completed the exiting instruction (RIP moved on): the STI or
+	 * MOV SS shadow it was in has ended with it. */
+	if (vmcb->rip != v->regs.rip)
+		vmcb->int_state &= ~INT_STATE_SHADOW;
 	vmcb->rax = v->regs.rax;
 	vmcb->rsp = v->regs.rsp;
 	vmcb->rip = v->regs.rip;
@@ -446,14 +455,33 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmcb->event_inj = 0;
 	if (vmcb->exit_int_info & EVENT_VALID)
 		vmcb->event_inj = vmcb->exit_int_info;
+	if (s->awaiting_iret && vmcb->rip != s->iret_rip)
+		s->nmi_masked = s->awaiting_iret = false;
+	if (vmcb->exit_code == SVM_EXIT_IRET) {
+		/* The NMI handler returns: NMIs are unblocked once this IRET
+		 * has completed, which the next exit will see. */
+		vmcb->icpt_misc1 &= ~ICPT_IRET;
+		s->awaiting_iret = true;
+		s->iret_rip = vmcb->rip;
+		e->kind = EXIT_NONE;
+		e->insn_len = 0;
+		return;
+	}
 	svm_decode_exit(vmcb, e);
+}
+
+/* The guest is in an STI or MOV SS shadow: the exit saw one, and the
+ * instruction it covers has not been completed by Keel since. */
+static bool in_shadow(const struct vcpu *v, const struct vmcb *vmcb)
+{
+	return (vmcb->int_state & INT_STATE_SHADOW) && v->regs.rip == vmcb->rip;
 }
 
 static bool svm_interrupt_allowed(struct vcpu *v)
 {
 	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
 
-	return (v->regs.rflags & RFLAGS_IF) && !(vmcb->int_state & INT_STATE_SHADOW) &&
+	return (v->regs.rflags & RFLAGS_IF) && !in_shadow(v, vmcb) &&
 	       !(vmcb->event_inj & EVENT_VALID);
 }
 
@@ -480,6 +508,33 @@ static void svm_request_interrupt_window(struct vcpu *v, bool on)
 	}
 }
 
+static bool svm_nmi_allowed(struct vcpu *v)
+{
+	const struct svm_vcpu *s = v->arch;
+
+	return !s->nmi_masked && !in_shadow(v, s->vmcb) && !(s->vmcb->event_inj & EVENT_VALID);
+}
+
+static void svm_inject_nmi(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->arch;
+
+	s->vmcb->event_inj = 2 | EVENT_TYPE_NMI | EVENT_VALID;
+	s->nmi_masked = true;
+	s->awaiting_iret = false;
+	s->vmcb->icpt_misc1 |= ICPT_IRET;
+}
+
+/* While the handler runs, its IRET is intercepted (set at injection); after
+ * that the unblocking is seen at the next exit, whatever it is: SVM has no
+ * exit for "NMIs are unblocked now". A shadow or a queued event clears
+ * by the next exit too. */
+static void svm_request_nmi_window(struct vcpu *v, bool on)
+{
+	(void)v;
+	(void)on;
+}
+
 static void svm_vcpu_put(struct vcpu *v)
 {
 	(void)v; /* a VMCB may be run on any CPU next: nothing to do */
@@ -503,4 +558,7 @@ const struct backend_ops svm_ops = {
     .interrupt_allowed = svm_interrupt_allowed,
     .inject_interrupt = svm_inject_interrupt,
     .request_interrupt_window = svm_request_interrupt_window,
+    .nmi_allowed = svm_nmi_allowed,
+    .inject_nmi = svm_inject_nmi,
+    .request_nmi_window = svm_request_nmi_window,
 };

@@ -73,6 +73,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define ICPT_SMI (1u << 2)
 #define ICPT_INIT (1u << 3)
 #define ICPT_VINTR (1u << 4)
+#define ICPT_IRET (1u << 20)
 #define ICPT_CPUID (1u << 18)
 #define ICPT_INVD (1u << 22)
 #define ICPT_HLT (1u << 24)
@@ -106,6 +107,8 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define EVENT_ERR_VALID (1ULL << 11)
 #define EVENT_TYPE_EXCEPTION (3ULL << 8)
 #define EVENT_TYPE_INTR (0ULL << 8)
+#define EVENT_TYPE_NMI (2ULL << 8)
+#define EVENT_TYPE_MASK (7ULL << 8)
 
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
@@ -113,6 +116,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define SVM_EXIT_INIT 0x63
 #define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_IRET 0x74
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_INVLPGA 0x7a

@@ -106,7 +106,7 @@ const struct backend_ops *vmx_probe(char *why, unsigned len)
 	c->true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
 
 	c->pin = ctls(MSR_VMX_PINBASED_CTLS, MSR_VMX_TRUE_PINBASED_CTLS,
-		      PIN_EXTINT_EXITING | PIN_NMI_EXITING | PIN_PREEMPT_TIMER,
+		      PIN_EXTINT_EXITING | PIN_NMI_EXITING | PIN_PREEMPT_TIMER | PIN_VIRTUAL_NMIS,
 		      PIN_EXTINT_EXITING | PIN_NMI_EXITING, &miss);
 	if (miss)
 		return REFUSE("VT-x without external-interrupt or NMI exiting");
@@ -122,6 +122,9 @@ const struct backend_ops *vmx_probe(char *why, unsigned len)
 	    rdmsr(c->true_ctls ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS);
 	if (!((proc_cap >> 32) & PROC_INTR_WINDOW_EXITING))
 		return REFUSE("VT-x without interrupt-window exiting is not supported");
+	/* Without virtual NMIs (rare) an NMI still blocks NMIs in the guest
+	 * until its IRET; Keel then looks again at every exit. */
+	c->nmi_window = (c->pin & PIN_VIRTUAL_NMIS) && ((proc_cap >> 32) & PROC_NMI_WINDOW_EXITING);
 	c->proc2 = vmx_adjust_ctls(rdmsr(MSR_VMX_PROCBASED_CTLS2),
 				   PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP |
 				       PROC2_INVPCID | PROC2_XSAVES,
@@ -523,4 +526,7 @@ const struct backend_ops vmx_ops = {
     .interrupt_allowed = vmx_interrupt_allowed,
     .inject_interrupt = vmx_inject_interrupt,
     .request_interrupt_window = vmx_request_interrupt_window,
+    .nmi_allowed = vmx_nmi_allowed,
+    .inject_nmi = vmx_inject_nmi,
+    .request_nmi_window = vmx_request_nmi_window,
 };

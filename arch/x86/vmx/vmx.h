@@ -21,6 +21,7 @@ struct vmx_caps {
 	 * emulated; the guest reads its own values from the read shadows. */
 	uint64_t cr0_mask, cr4_mask;
 	bool true_ctls, vpid, pat_in_vmcs;
+	bool nmi_window; /* virtual NMIs with NMI-window exiting */
 	unsigned nguest_msrs, nhost_msrs; /* entries in the MSR areas */
 };
 extern struct vmx_caps vmx_caps;
@@ -65,6 +66,9 @@ void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32
 bool vmx_interrupt_allowed(struct vcpu *v);
 void vmx_inject_interrupt(struct vcpu *v, uint8_t vector);
 void vmx_request_interrupt_window(struct vcpu *v, bool on);
+bool vmx_nmi_allowed(struct vcpu *v);
+void vmx_inject_nmi(struct vcpu *v);
+void vmx_request_nmi_window(struct vcpu *v, bool on);
 /* A CR-access exit: emulate the access (or inject #GP) with the VMCS
  * current, advancing the guest's RIP past it. */
 void vmx_cr_access(struct vcpu *v, uint64_t qual, uint8_t insn_len);

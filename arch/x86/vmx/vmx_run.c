@@ -107,6 +107,7 @@ static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
 		e->kind = EXIT_INIT;
 		return;
 	case EXIT_REASON_INTR_WINDOW:
+	case EXIT_REASON_NMI_WINDOW:
 		e->kind = EXIT_INTR_WINDOW;
 		return;
 	case EXIT_REASON_GETSEC:

@@ -202,6 +202,46 @@ void vmx_request_interrupt_window(struct vcpu *v, bool on)
 	vmcs_release(x, temporary);
 }
 
+/* An NMI can be injected unless the guest still handles one (blocking by
+ * NMI lasts until its IRET), is in a STI or MOV SS shadow, or has an event
+ * queued. */
+bool vmx_nmi_allowed(struct vcpu *v)
+{
+	struct vmx_vcpu *x = v->arch;
+	bool temporary = vmcs_acquire(x);
+	uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+	uint64_t shadow = intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+	bool ok = !(intr & INTERRUPTIBILITY_NMI) && (!shadow || v->regs.rip != x->exit_rip) &&
+		  !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+
+	vmcs_release(x, temporary);
+	return ok;
+}
+
+void vmx_inject_nmi(struct vcpu *v)
+{
+	struct vmx_vcpu *x = v->arch;
+	bool temporary = vmcs_acquire(x);
+
+	vmwrite(VMCS_ENTRY_INTR_INFO, 2 | INTR_TYPE_NMI | INTR_INFO_VALID);
+	vmcs_release(x, temporary);
+}
+
+/* NMI-window exiting where the CPU has it; else the next exit looks again. */
+void vmx_request_nmi_window(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *x = v->arch;
+
+	if (!vmx_caps.nmi_window)
+		return;
+	bool temporary = vmcs_acquire(x);
+	uint64_t proc = vmread(VMCS_PROC_CTLS);
+
+	vmwrite(VMCS_PROC_CTLS,
+		on ? proc | PROC_NMI_WINDOW_EXITING : proc & ~(uint64_t)PROC_NMI_WINDOW_EXITING);
+	vmcs_release(x, temporary);
+}
+
 /* After an emulated change of CR0, CR3 or CR4: what the real instruction
  * would have done to the PDPTEs and the guest's TLB entries. */
 static void paging_changed(struct vcpu *v)

@@ -1,0 +1,213 @@
+/*
+ * apic: the local APIC a Keel vCPU has, driven the way a modern kernel
+ * drives it: x2APIC mode (MSRs), a self IPI, the timer in one-shot,
+ * periodic and TSC-deadline modes, and an NMI sent to itself through the
+ * ICR (taken even with interrupts off). Each step checks what the guest can
+ * see: the interrupt arrives, at the right time, exactly as often as asked.
+ */
+#include "guest.h"
+
+#define MSR_APIC_BASE 0x1B
+#define MSR_TSC_DEADLINE 0x6E0
+#define X2_ID 0x802
+#define X2_VERSION 0x803
+#define X2_EOI 0x80B
+#define X2_SVR 0x80F
+#define X2_ICR 0x830
+#define X2_LVT_TIMER 0x832
+#define X2_TIMER_ICR 0x838
+#define X2_TIMER_CCR 0x839
+#define X2_TIMER_DCR 0x83E
+#define X2_SELF_IPI 0x83F
+#define BASE_BSP (1u << 8)
+#define BASE_EXTD (1u << 10)
+#define BASE_EN (1u << 11)
+#define TIMER_VECTOR 0x40
+#define IPI_VECTOR 0x41
+#define LVT_PERIODIC (1u << 17)
+#define LVT_TSC_DEADLINE (2u << 17)
+#define LVT_MASKED (1u << 16)
+
+/* Counted by the handlers below (asm: no C prologue in an interrupt). */
+volatile uint32_t timer_hits, ipi_hits, nmi_hits;
+
+__asm__(".text\n"
+	"eoi_and_return:\n"
+	"	pushl %eax; pushl %ecx; pushl %edx\n"
+	"	movl $0x80B, %ecx; xorl %eax, %eax; xorl %edx, %edx; wrmsr\n"
+	"	popl %edx; popl %ecx; popl %eax\n"
+	"	iret\n"
+	"timer_isr: lock incl timer_hits; jmp eoi_and_return\n"
+	"ipi_isr: lock incl ipi_hits; jmp eoi_and_return\n"
+	"nmi_isr: lock incl nmi_hits; iret\n");
+extern char timer_isr[], ipi_isr[], nmi_isr[];
+
+struct __attribute__((packed)) dtr {
+	uint16_t limit;
+	uint32_t base;
+};
+
+struct gate {
+	uint16_t off_lo, sel;
+	uint8_t zero, type;
+	uint16_t off_hi;
+};
+
+static const uint64_t gdt[3] = {0, 0x00CF9A000000FFFFULL, 0x00CF92000000FFFFULL};
+static struct gate idt[256];
+
+static void set_gate(unsigned vec, void *handler)
+{
+	uint32_t a = (uint32_t)(uintptr_t)handler;
+
+	idt[vec] = (struct gate){(uint16_t)a, 0x08, 0, 0x8E, (uint16_t)(a >> 16)};
+}
+
+/* Our own GDT (a Multiboot loader promises none) and IDT. */
+static void setup_tables(void)
+{
+	static struct dtr g, i;
+
+	g = (struct dtr){sizeof(gdt) - 1, (uint32_t)(uintptr_t)gdt};
+	i = (struct dtr){sizeof(idt) - 1, (uint32_t)(uintptr_t)idt};
+	__asm__ volatile("lgdt %0\n"
+			 "ljmp $0x08, $1f\n"
+			 "1: movl $0x10, %%eax\n"
+			 "movl %%eax, %%ds; movl %%eax, %%es; movl %%eax, %%ss\n"
+			 "movl %%eax, %%fs; movl %%eax, %%gs\n"
+			 "lidt %1"
+			 :
+			 : "m"(g), "m"(i)
+			 : "eax", "memory");
+	set_gate(2, nmi_isr);
+	set_gate(TIMER_VECTOR, timer_isr);
+	set_gate(IPI_VECTOR, ipi_isr);
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
+}
+
+/* Sleep until the counter reaches N; fail after many wake-ups without it. */
+static void wait_for(volatile uint32_t *counter, uint32_t n, const char *what)
+{
+	for (uint32_t i = 0; *counter < n; i++) {
+		if (i > 100000)
+			xtf_failure("%s: %u of %u interrupts", what, *counter, n);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
+}
+
+static void check_cpuid(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(1, 0, &a, &b, &c, &d);
+	if (!(d & (1u << 9)) || !(c & (1u << 21)) || !(c & (1u << 24)))
+		xtf_failure("CPUID.1 lacks APIC (%u), x2APIC (%u) or TSC-deadline (%u)",
+			    (d >> 9) & 1, (c >> 21) & 1, (c >> 24) & 1);
+}
+
+static void enter_x2apic(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+
+	if ((uint32_t)base != (0xFEE00000u | BASE_EN | BASE_BSP))
+		xtf_failure("APIC base %#x, expected 0xfee00900", (uint32_t)base);
+	wrmsr(MSR_APIC_BASE, base | BASE_EXTD);
+	if (!(rdmsr(MSR_APIC_BASE) & BASE_EXTD))
+		xtf_failure("x2APIC mode did not stick");
+	if (rdmsr(X2_ID) != 0)
+		xtf_failure("x2APIC ID %u, expected 0", (uint32_t)rdmsr(X2_ID));
+	if ((rdmsr(X2_VERSION) & 0xFF) < 0x10)
+		xtf_failure("APIC version %#x is not an integrated APIC",
+			    (uint32_t)rdmsr(X2_VERSION));
+	wrmsr(X2_SVR, 0x1FF); /* software-enable, spurious vector 0xFF */
+	puts("x2APIC mode: ID 0");
+}
+
+static void one_shot(void)
+{
+	wrmsr(X2_TIMER_DCR, 0xB); /* divide by 1 */
+	wrmsr(X2_LVT_TIMER, TIMER_VECTOR);
+	wrmsr(X2_TIMER_ICR, 2000000);
+	uint64_t ccr = rdmsr(X2_TIMER_CCR);
+	if (ccr == 0 || ccr > 2000000)
+		xtf_failure("one-shot: current count %u right after arming", (uint32_t)ccr);
+	wait_for(&timer_hits, 1, "one-shot timer");
+	delay_loop(2000000);
+	if (timer_hits != 1 || rdmsr(X2_TIMER_CCR) != 0)
+		xtf_failure("one-shot fired %u times, count now %u", timer_hits,
+			    (uint32_t)rdmsr(X2_TIMER_CCR));
+	puts("one-shot timer: 1 interrupt, count 0");
+}
+
+static void periodic(void)
+{
+	wrmsr(X2_LVT_TIMER, TIMER_VECTOR | LVT_PERIODIC);
+	wrmsr(X2_TIMER_ICR, 500000);
+	wait_for(&timer_hits, 6, "periodic timer");
+	wrmsr(X2_LVT_TIMER, TIMER_VECTOR | LVT_MASKED);
+	wrmsr(X2_TIMER_ICR, 0);
+	puts("periodic timer: 5 interrupts");
+}
+
+static void tsc_deadline(void)
+{
+	uint64_t deadline;
+
+	wrmsr(X2_LVT_TIMER, TIMER_VECTOR | LVT_TSC_DEADLINE);
+	deadline = rdtsc() + 3000000;
+	wrmsr(MSR_TSC_DEADLINE, deadline);
+	if (rdmsr(MSR_TSC_DEADLINE) == 0)
+		xtf_failure("TSC deadline reads 0 while armed");
+	wait_for(&timer_hits, 7, "TSC-deadline timer");
+	uint64_t now = rdtsc();
+	if (now < deadline)
+		xtf_failure("TSC-deadline interrupt %u cycles early", (uint32_t)(deadline - now));
+	if (rdmsr(MSR_TSC_DEADLINE) != 0)
+		xtf_failure("TSC deadline still armed after it fired");
+	/* A deadline already past fires at once. */
+	wrmsr(MSR_TSC_DEADLINE, 1);
+	wait_for(&timer_hits, 8, "past TSC deadline");
+	wrmsr(X2_LVT_TIMER, LVT_MASKED);
+	puts("TSC-deadline timer: fired at its deadline, then disarmed");
+}
+
+static void ipis(void)
+{
+	wrmsr(X2_SELF_IPI, IPI_VECTOR);
+	wait_for(&ipi_hits, 1, "self IPI");
+	/* An NMI to our own ID through the ICR: taken with interrupts off. */
+	wrmsr(X2_ICR, (0ULL << 32) | (4u << 8));
+	for (int i = 0; i < 1000 && !nmi_hits; i++)
+		delay_loop(1000);
+	if (nmi_hits != 1 || ipi_hits != 1)
+		xtf_failure("NMI IPI: %u NMIs, %u self IPIs", nmi_hits, ipi_hits);
+	puts("self IPI and NMI IPI delivered");
+}
+
+void guest_main(uint32_t magic, const struct mb_info *mbi)
+{
+	xtf_check_boot(magic, mbi);
+	check_cpuid();
+	setup_tables();
+	enter_x2apic();
+	ipis();
+	one_shot();
+	periodic();
+	tsc_deadline();
+	xtf_success("local APIC in x2APIC mode");
+}
