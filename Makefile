@@ -42,7 +42,7 @@ deps:
 # Boot the demo under QEMU (TCG, AMD-V); the console is the Keel shell.
 DEMO ?= demo/demo.conf
 run: deps all linux-guest
-	@tools/keel-run $(DEMO) --smp 2 --timeout 0 --serial-input
+	@tools/keel-run $(DEMO) --smp 2 --mem 1G --timeout 0 --serial-input
 
 # Everything: unit tests, lint, integration tests under the emulators.
 test: deps

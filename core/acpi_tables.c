@@ -241,7 +241,20 @@ static void name_int(struct aml_buf *w, const char *name, uint64_t v)
 	aml_integer(w, v);
 }
 
-static void build_dsdt(struct aml_buf *w)
+#define ECAM_SIZE 0x100000u /* one bus */
+
+/* MCFG: one allocation, segment 0, bus 0 only. */
+static void build_mcfg(struct aml_buf *w, const struct acpi_vm_desc *d)
+{
+	aml_le(w, 0, 8); /* reserved */
+	aml_le(w, d->ecam_base, 8);
+	aml_le(w, 0, 2); /* PCI segment group */
+	aml_byte(w, 0); /* start bus */
+	aml_byte(w, 0); /* end bus */
+	aml_le(w, 0, 4); /* reserved */
+}
+
+static void build_dsdt(struct aml_buf *w, const struct acpi_vm_desc *d)
 {
 	size_t sb, dev, res, pkg;
 
@@ -255,7 +268,7 @@ static void build_dsdt(struct aml_buf *w)
 	name_int(w, "_BBN", 0);
 	aml_name(w, "_CRS");
 	res = aml_restemplate_open(w);
-	aml_res_word_bus(w, 0, 0xFF);
+	aml_res_word_bus(w, 0, 0); /* bus 0 only, as the MCFG says */
 	aml_res_io(w, 0xCF8, 0xCF8, 1, 8); /* the configuration ports themselves */
 	aml_res_dword_io(w, 0, 0xCF7);
 	aml_res_dword_io(w, 0xD00, 0xFFFF);
@@ -285,6 +298,19 @@ static void build_dsdt(struct aml_buf *w)
 	aml_restemplate_close(w, res);
 	aml_pkg_close(w, dev);
 
+	if (d->ecam_base) {
+		/* The ECAM window, reserved as a motherboard resource: Linux
+		 * uses an MCFG area only if firmware reserves it. */
+		dev = aml_device_open(w, "MRES");
+		name_int(w, "_HID", acpi_eisaid("PNP0C02"));
+		name_int(w, "_UID", 2);
+		aml_name(w, "_CRS");
+		res = aml_restemplate_open(w);
+		aml_res_dword_mem(w, d->ecam_base, d->ecam_base + ECAM_SIZE - 1, false);
+		aml_restemplate_close(w, res);
+		aml_pkg_close(w, dev);
+	}
+
 	aml_pkg_close(w, sb);
 
 	/* \_S5_: SLP_TYPa, SLP_TYPb, reserved, reserved. */
@@ -300,9 +326,10 @@ static void build_dsdt(struct aml_buf *w)
 /* Builds into W; returns false for an invalid description. */
 static bool build(struct aml_buf *w, const struct acpi_vm_desc *d, uint64_t base)
 {
-	size_t xsdt, fadt, facs, madt, dsdt, end_xsdt, end_fadt, end_madt;
+	size_t xsdt, fadt, facs, madt, dsdt, mcfg = 0, end_xsdt, end_fadt, end_madt, end_mcfg = 0;
 
-	if (d->nvcpus < 1 || d->nvcpus > MAX_VCPUS || base % 16 || d->sci_irq > 15)
+	if (d->nvcpus < 1 || d->nvcpus > MAX_VCPUS || base % 16 || d->sci_irq > 15 ||
+	    d->ecam_base % ECAM_SIZE || d->ecam_base > 0xFFFFFFFFu - ECAM_SIZE + 1)
 		return false;
 
 	/* RSDP (5.2.5.3): checksums and XSDT address patched below. */
@@ -318,6 +345,8 @@ static bool build(struct aml_buf *w, const struct acpi_vm_desc *d, uint64_t base
 	xsdt = table_begin(w, "XSDT", 1);
 	aml_le(w, 0, 8); /* FADT */
 	aml_le(w, 0, 8); /* MADT */
+	if (d->ecam_base)
+		aml_le(w, 0, 8); /* MCFG */
 	end_xsdt = w->pos;
 
 	fadt = table_begin(w, "FACP", FADT_REVISION);
@@ -332,8 +361,14 @@ static bool build(struct aml_buf *w, const struct acpi_vm_desc *d, uint64_t base
 	facs = w->pos;
 	build_facs(w);
 
+	if (d->ecam_base) {
+		mcfg = table_begin(w, "MCFG", 1);
+		build_mcfg(w, d);
+		end_mcfg = w->pos;
+	}
+
 	dsdt = table_begin(w, "DSDT", DSDT_REVISION);
-	build_dsdt(w);
+	build_dsdt(w, d);
 
 	if (base + w->pos > 0xFFFFFFFFu)
 		return false;
@@ -342,6 +377,10 @@ static bool build(struct aml_buf *w, const struct acpi_vm_desc *d, uint64_t base
 	aml_le_at(w, 24, base + xsdt, 8);
 	aml_le_at(w, xsdt + HDR_LEN, base + fadt, 8);
 	aml_le_at(w, xsdt + HDR_LEN + 8, base + madt, 8);
+	if (d->ecam_base) {
+		aml_le_at(w, xsdt + HDR_LEN + 16, base + mcfg, 8);
+		table_end(w, mcfg, end_mcfg);
+	}
 	aml_le_at(w, fadt + FADT_DSDT, base + dsdt, 4);
 	aml_le_at(w, fadt + FADT_X_FIRMWARE_CTRL, base + facs, 8);
 	aml_le_at(w, fadt + FADT_X_DSDT, base + dsdt, 8);

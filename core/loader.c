@@ -53,7 +53,7 @@ static int place(struct vm *vm, uint64_t gpa, const uint8_t *src, uint64_t len, 
 		return ERR("image overlaps guest-physical %#x-%#x, where Keel puts the Multiboot "
 			   "information",
 			   MBI_GPA, MBI_END);
-	if (gpa + memsz < gpa || gpa + memsz > vm->ram_size)
+	if (gpa + memsz < gpa || gpa + memsz > vm_ram_low(vm))
 		return ERR("image needs guest-physical %#lx-%#lx but the VM has %lu MiB of RAM",
 			   gpa, gpa + memsz, vm->ram_size >> 20);
 	return copy_to_guest(vm, gpa, src, len) ? ERR("copy to guest memory failed") : 0;
@@ -140,19 +140,22 @@ static int write_mbi(struct vm *vm, char *err, size_t errlen)
 	    {20, 0, 0x9FC00, 1},
 	    {20, 0x9FC00, 0x400, 2},
 	    {20, 0xF0000, 0x10000, 2},
-	    {20, 0x100000, vm->ram_size - 0x100000, 1},
+	    {20, 0x100000, vm_ram_low(vm) - 0x100000, 1},
+	    {20, VM_HIGH_RAM_START, vm_ram_high(vm), 1},
 	};
 
 	mbi[0] = (1u << 0) | (1u << 2) | (1u << 6) | (1u << 9); /* mem, cmdline, mmap, name */
 	mbi[1] = 639;
-	mbi[2] = (uint32_t)((vm->ram_size - 0x100000) >> 10);
+	mbi[2] = (uint32_t)((vm_ram_low(vm) - 0x100000) >> 10);
 	mbi[4] = MBI_CMDLINE_GPA;
-	mbi[11] = sizeof(map);
+	/* The last entry (RAM from 4 GiB up) only if there is some. */
+	uint32_t map_len = (uint32_t)(sizeof(map) - (vm_ram_high(vm) ? 0 : sizeof(map[0])));
+	mbi[11] = map_len;
 	mbi[12] = MBI_MMAP_GPA;
 	mbi[16] = MBI_NAME_GPA;
 	if (copy_to_guest(vm, MBI_GPA, mbi, sizeof(mbi)) ||
 	    copy_to_guest(vm, MBI_CMDLINE_GPA, cmd, strlen(cmd) + 1) ||
-	    copy_to_guest(vm, MBI_MMAP_GPA, map, sizeof(map)) ||
+	    copy_to_guest(vm, MBI_MMAP_GPA, map, map_len) ||
 	    copy_to_guest(vm, MBI_NAME_GPA, "Keel", 5))
 		return ERR("cannot write the Multiboot information");
 	return 0;
@@ -190,7 +193,7 @@ int loader_load(struct vm *vm, const void *image, uint64_t size, const void *ini
 	if (cfg->payload == CFG_PAYLOAD_FLAT) {
 		if (place(vm, cfg->load_addr, image, size, size, err, errlen))
 			return -1;
-		if (cfg->entry >= vm->ram_size)
+		if (cfg->entry >= vm_ram_low(vm))
 			return ERR("entry %#lx lies outside the VM's RAM", cfg->entry);
 		set_protected_mode_entry(vm->vcpu[0], (uint32_t)cfg->entry, 0, 0);
 		return 0;

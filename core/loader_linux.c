@@ -5,6 +5,7 @@
  * the VM's RAM before anything is copied. */
 #include <keel/backend.h>
 #include <keel/loader.h>
+#include <keel/pci_host.h>
 #include <keel/string.h>
 
 /* Offsets in the image and in boot_params (they share the setup header). */
@@ -106,9 +107,9 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 	uint64_t init_size = rd32(img + HDR_INIT_SIZE);
 	if (init_size < kernel_size)
 		init_size = kernel_size;
-	if (KERNEL_GPA + init_size > vm->ram_size)
+	if (KERNEL_GPA + init_size > vm_ram_low(vm))
 		return ERR("the kernel needs %lu MiB to decompress; the VM has %lu MiB",
-			   (KERNEL_GPA + init_size + (1 << 20) - 1) >> 20, vm->ram_size >> 20);
+			   (KERNEL_GPA + init_size + (1 << 20) - 1) >> 20, vm_ram_low(vm) >> 20);
 	if (cmd_len > rd32(img + HDR_CMDLINE_SIZE) + 1)
 		return ERR("the command line is longer than this kernel accepts (%u bytes)",
 			   rd32(img + HDR_CMDLINE_SIZE));
@@ -119,7 +120,7 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 	wr32(bp + HDR_CODE32_START, KERNEL_GPA);
 
 	if (initrd) {
-		uint64_t top = vm->ram_size, max = (uint64_t)rd32(img + HDR_INITRD_ADDR_MAX) + 1;
+		uint64_t top = vm_ram_low(vm), max = (uint64_t)rd32(img + HDR_INITRD_ADDR_MAX) + 1;
 		if (top > max)
 			top = max;
 		if (initrd_size > top)
@@ -130,7 +131,7 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 			return ERR(
 			    "the kernel and the initramfs (%lu MiB) do not fit in %lu MiB of "
 			    "RAM together",
-			    initrd_size >> 20, vm->ram_size >> 20);
+			    initrd_size >> 20, vm_ram_low(vm) >> 20);
 		if (copy_to_guest(vm, at, initrd, initrd_size))
 			return ERR("cannot copy the initramfs into guest memory");
 		wr32(bp + HDR_RAMDISK_IMAGE, (uint32_t)at);
@@ -138,16 +139,20 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 	}
 
 	/* The memory map matches the VM: conventional memory, the legacy
-	 * BIOS hole, and everything from 1 MiB up. */
+	 * BIOS hole, RAM from 1 MiB to the PCI hole, the PCI ECAM window, and
+	 * (last, if there is any) RAM from 4 GiB up. */
 	const struct e820_entry map[] = {
 	    {0, 0x9FC00, 1},
 	    {0x9FC00, 0x400, 2},
 	    {0xF0000, 0x10000, 2},
-	    {0x100000, vm->ram_size - 0x100000, 1},
+	    {0x100000, vm_ram_low(vm) - 0x100000, 1},
+	    {PCI_HOST_ECAM_BASE, PCI_HOST_ECAM_SIZE, 2},
+	    {VM_HIGH_RAM_START, vm_ram_high(vm), 1},
 	};
-	bp[BP_E820_ENTRIES] = sizeof(map) / sizeof(map[0]);
-	memcpy(bp + BP_E820_TABLE, map, sizeof(map));
-	wr32(bp + BP_ALT_MEM_K, (uint32_t)((vm->ram_size - 0x100000) >> 10));
+	unsigned n = sizeof(map) / sizeof(map[0]) - (vm_ram_high(vm) ? 0 : 1);
+	bp[BP_E820_ENTRIES] = (uint8_t)n;
+	memcpy(bp + BP_E820_TABLE, map, n * sizeof(map[0]));
+	wr32(bp + BP_ALT_MEM_K, (uint32_t)((vm_ram_low(vm) - 0x100000) >> 10));
 	wr32(bp + BP_ACPI_RSDP_ADDR, ACPI_RSDP_GPA); /* boot protocol 2.14 */
 
 	if (copy_to_guest(vm, KERNEL_GPA, img + setup_size, kernel_size) ||

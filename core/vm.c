@@ -115,15 +115,16 @@ static void free_resources(struct vm *vm)
 	backend->vm_destroy(vm);
 }
 
-static int alloc_ram(struct vm *vm, uint64_t size, char *err, size_t errlen)
+/* Back [gpa, gpa + size) with 2 MiB chunks as the VM's next slot. */
+static int alloc_slot(struct vm *vm, uint64_t gpa, uint64_t size, char *err, size_t errlen)
 {
-	struct mem_slot *s = &vm->slot[0];
+	struct mem_slot *s = &vm->slot[vm->nslots];
 
-	s->gpa = 0;
+	s->gpa = gpa;
 	s->size = size;
 	s->nchunks = size / CHUNK_SIZE;
 	s->chunk = kzalloc(s->nchunks * sizeof(uint64_t));
-	vm->nslots = 1;
+	vm->nslots++;
 	if (!s->chunk) {
 		snprintf(err, errlen, "out of hypervisor memory");
 		return -1;
@@ -134,7 +135,8 @@ static int alloc_ram(struct vm *vm, uint64_t size, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "not enough free memory for %lu MiB of RAM "
 				 "(%lu MiB free)",
-				 size >> 20, pmm_free_pages(&keel_pmm) * PAGE_SIZE >> 20);
+				 vm->cfg->memory >> 20,
+				 pmm_free_pages(&keel_pmm) * PAGE_SIZE >> 20);
 			return -1;
 		}
 		memset((void *)s->chunk[c], 0, CHUNK_SIZE);
@@ -143,6 +145,19 @@ static int alloc_ram(struct vm *vm, uint64_t size, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* RAM as on a PC: from 0 up to the PCI hole (ECAM, PCI memory, IOAPIC,
+ * local APIC), the rest from 4 GiB up. */
+static int alloc_ram(struct vm *vm, uint64_t size, char *err, size_t errlen)
+{
+	uint64_t low = size < VM_LOW_RAM_END ? size : VM_LOW_RAM_END;
+
+	if (alloc_slot(vm, 0, low, err, errlen))
+		return -1;
+	if (size > low && alloc_slot(vm, VM_HIGH_RAM_START, size - low, err, errlen))
+		return -1;
 	vm->ram_size = size;
 	return 0;
 }

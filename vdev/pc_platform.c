@@ -4,7 +4,8 @@
  * and the IOAPIC. Each ISA interrupt line reaches both interrupt
  * controllers, as on a PC: the 8259 pair (to vCPU 0 through LINT0) and the
  * IOAPIC pin of the same number, but for IRQ 0 (the PIT) on pin 2, as the
- * MADT's interrupt source override says. The guest uses one of them. The models (i8259.c, i8254.c, rtc.c) are pure state
+ * MADT's interrupt source override says. The guest uses one of them.
+ * PCI configuration space is reachable by ports 0xCF8/0xCFC and by ECAM. The models (i8259.c, i8254.c, rtc.c) are pure state
  * machines; this file puts them on the VM's port bus, feeds them time, and
  * connects their interrupt lines. One lock serialises them, since any vCPU
  * (and the shell, for console input) may touch them. */
@@ -294,6 +295,26 @@ static uint32_t ioapic_mmio_read(void *dev, uint64_t off, unsigned size)
 	return size < 4 ? v & ((1u << (8 * size)) - 1) : v;
 }
 
+static uint32_t ecam_read(void *dev, uint64_t off, unsigned size)
+{
+	struct pc_platform *p = dev;
+	uint32_t v;
+
+	spin_lock(&p->lock);
+	v = pci_host_ecam_read(&p->pci, off, size);
+	spin_unlock(&p->lock);
+	return v;
+}
+
+static void ecam_write(void *dev, uint64_t off, unsigned size, uint32_t value)
+{
+	struct pc_platform *p = dev;
+
+	spin_lock(&p->lock);
+	pci_host_ecam_write(&p->pci, off, size, value);
+	spin_unlock(&p->lock);
+}
+
 static void ioapic_mmio_write(void *dev, uint64_t off, unsigned size, uint32_t value)
 {
 	struct pc_platform *p = dev;
@@ -338,6 +359,7 @@ static int write_acpi_tables(struct vm *vm)
 	    .pm_tmr = PM_BASE + 8,
 	    .sci_irq = IRQ_SCI,
 	    .reset_reg = true,
+	    .ecam_base = PCI_HOST_ECAM_BASE,
 	};
 	/* Built in place: the area lies in one RAM chunk, which the VM owns. */
 	uint8_t *buf = gpa_to_hva(vm, ACPI_TABLES_GPA, ACPI_TABLES_MAX_SIZE);
@@ -347,8 +369,10 @@ static int write_acpi_tables(struct vm *vm)
 	return acpi_build_tables(&desc, ACPI_TABLES_GPA, buf, ACPI_TABLES_MAX_SIZE) ? 0 : -1;
 }
 
-/* CMOS bytes a BIOS leaves describing memory, for guests that read them. */
-static void cmos_memory_size(struct rtc *r, uint64_t ram)
+/* CMOS bytes a BIOS leaves describing memory, for guests that read them:
+ * RAM below the PCI hole in 0x15-0x18, 0x30-0x31 and 0x34-0x35, RAM from
+ * 4 GiB up in 64 KiB units in 0x5B-0x5D (as QEMU's BIOS reads them). */
+static void cmos_memory_size(struct rtc *r, uint64_t ram, uint64_t high)
 {
 	uint64_t ext_k = ram > (1 << 20) ? (ram - (1 << 20)) >> 10 : 0;
 	uint64_t above16_64k = ram > (16 << 20) ? (ram - (16 << 20)) >> 16 : 0;
@@ -365,6 +389,9 @@ static void cmos_memory_size(struct rtc *r, uint64_t ram)
 	rtc_cmos_set(r, 0x31, (uint8_t)(ext_k >> 8));
 	rtc_cmos_set(r, 0x34, (uint8_t)above16_64k);
 	rtc_cmos_set(r, 0x35, (uint8_t)(above16_64k >> 8));
+	rtc_cmos_set(r, 0x5B, (uint8_t)(high >> 16));
+	rtc_cmos_set(r, 0x5C, (uint8_t)(high >> 24));
+	rtc_cmos_set(r, 0x5D, (uint8_t)(high >> 32));
 }
 
 static int platform_create(struct vm *vm)
@@ -383,7 +410,7 @@ static int platform_create(struct vm *vm)
 	i8259_init(&p->pic);
 	i8254_init(&p->pit, now);
 	rtc_init(&p->rtc, boot_wallclock + (now - boot_wallclock_ns) / 1000000000ULL, now);
-	cmos_memory_size(&p->rtc, vm->ram_size);
+	cmos_memory_size(&p->rtc, vm_ram_low(vm), vm_ram_high(vm));
 	i8042_init(&p->kbc);
 	ioapic_init(&p->ioapic, IOAPIC_ID);
 	pci_host_init(&p->pci);
@@ -406,7 +433,10 @@ static int platform_create(struct vm *vm)
 	}
 	const struct io_range ioapic_window = {IOAPIC_BASE, 0x1000, p, ioapic_mmio_read,
 					       ioapic_mmio_write};
-	if (io_bus_register(&vm->mmio, &ioapic_window)) {
+	const struct io_range ecam_window = {PCI_HOST_ECAM_BASE, PCI_HOST_ECAM_SIZE, p, ecam_read,
+					     ecam_write};
+	if (io_bus_register(&vm->mmio, &ioapic_window) ||
+	    io_bus_register(&vm->mmio, &ecam_window)) {
 		kfree(d);
 		return -1;
 	}

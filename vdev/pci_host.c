@@ -104,6 +104,61 @@ static void bridge_write(struct pci_host *ph, unsigned off, unsigned size, uint3
 	}
 }
 
+/* A configuration access to function DEVFN of bus 0 at register OFF, which
+ * is aligned to SIZE. Registers past the first 256 (PCI Express extended
+ * space, reached through ECAM only) read 0 (no extended capabilities) and
+ * ignore writes on every function here: they are all conventional PCI. */
+static uint32_t cfg_read(struct pci_host *ph, unsigned devfn, unsigned off, unsigned size)
+{
+	if (off >= PCI_CFG_SIZE)
+		return 0;
+	if (devfn == 0)
+		return bridge_read(ph, off, size);
+	return ph->slot[devfn].ops->cfg_read(ph->slot[devfn].dev, off, size) & ones(size);
+}
+
+static void cfg_write(struct pci_host *ph, unsigned devfn, unsigned off, unsigned size,
+		      uint32_t value)
+{
+	value &= ones(size);
+	if (off >= PCI_CFG_SIZE)
+		return;
+	if (devfn == 0)
+		bridge_write(ph, off, size, value);
+	else
+		ph->slot[devfn].ops->cfg_write(ph->slot[devfn].dev, off, size, value);
+}
+
+/* The function an ECAM access at window offset OFF reaches, or -1 for a
+ * master abort (misaligned, another bus, nothing there). */
+static int ecam_target(const struct pci_host *ph, uint64_t off, unsigned size)
+{
+	unsigned devfn = (unsigned)(off >> 12) & 0xFF;
+
+	if (!valid_size(size) || (off & (size - 1)) || off >= PCI_HOST_ECAM_SIZE)
+		return -1;
+	if (devfn != 0 && !ph->slot[devfn].ops)
+		return -1;
+	return (int)devfn;
+}
+
+uint32_t pci_host_ecam_read(struct pci_host *ph, uint64_t off, unsigned size)
+{
+	int devfn = ecam_target(ph, off, size);
+
+	if (devfn < 0)
+		return ones(size > 4 ? 4 : size);
+	return cfg_read(ph, (unsigned)devfn, (unsigned)(off & 0xFFF), size);
+}
+
+void pci_host_ecam_write(struct pci_host *ph, uint64_t off, unsigned size, uint32_t value)
+{
+	int devfn = ecam_target(ph, off, size);
+
+	if (devfn >= 0)
+		cfg_write(ph, (unsigned)devfn, (unsigned)(off & 0xFFF), size, value);
+}
+
 uint32_t pci_host_read(struct pci_host *ph, uint16_t port, unsigned size)
 {
 	unsigned devfn;
@@ -117,9 +172,7 @@ uint32_t pci_host_read(struct pci_host *ph, uint16_t port, unsigned size)
 	off = target(ph, port, size, &devfn);
 	if (off < 0)
 		return ones(size);
-	if (devfn == 0)
-		return bridge_read(ph, (unsigned)off, size);
-	return ph->slot[devfn].ops->cfg_read(ph->slot[devfn].dev, (unsigned)off, size) & ones(size);
+	return cfg_read(ph, devfn, (unsigned)off, size);
 }
 
 void pci_host_write(struct pci_host *ph, uint16_t port, unsigned size, uint32_t value)
@@ -136,11 +189,6 @@ void pci_host_write(struct pci_host *ph, uint16_t port, unsigned size, uint32_t 
 		return;
 	}
 	off = target(ph, port, size, &devfn);
-	if (off < 0)
-		return;
-	value &= ones(size);
-	if (devfn == 0)
-		bridge_write(ph, (unsigned)off, size, value);
-	else
-		ph->slot[devfn].ops->cfg_write(ph->slot[devfn].dev, (unsigned)off, size, value);
+	if (off >= 0)
+		cfg_write(ph, devfn, (unsigned)off, size, value);
 }

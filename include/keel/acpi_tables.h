@@ -30,9 +30,13 @@ struct acpi_vm_desc {
 	uint8_t acpi_enable, acpi_disable; /* values for SMI_CMD (ignored when smi_cmd is 0) */
 	bool pm_tmr_32bit; /* FADT TMR_VAL_EXT: timer counts 32 bits, not 24 */
 	bool reset_reg; /* FADT reset register: I/O port 0xCF9, value 0x06 */
+	/* ECAM window of PCI bus 0 (1 MiB, 1 MiB aligned, below 4 GiB), or 0
+	 * for none. Given: an MCFG table (PCI Firmware 3.2, 4.1.2) and a
+	 * PNP0C02 motherboard resource reserving the window in the DSDT. */
+	uint32_t ecam_base;
 };
 
-/* Builds RSDP (revision 2), XSDT, FADT, FACS, MADT and DSDT into BUF as if
+/* Builds RSDP (revision 2), XSDT, FADT, FACS, MADT, DSDT (and MCFG) into BUF as if
  * BUF were loaded at guest-physical BASE (BASE must be 16-byte aligned and
  * the whole blob below 4 GiB, since the FADT's DSDT field and the MADT are
  * 32-bit). The RSDP is at BASE; the others follow, each 16-byte aligned (the

@@ -24,6 +24,11 @@
  *   including the chipset registers 0x40-0xFF (PAM, SMRAM, DRB: not
  *   modelled), reads as its reset value (0 but the identity) and ignores
  *   writes.
+ * - ECAM (PCI Express 4.0, 7.2.2), for bus 0 only: a 1 MiB window where
+ *   offset (devfn << 12) | register reaches the function's register. The
+ *   same master-abort rules apply (misaligned, absent: all ones, writes
+ *   dropped); registers 256-4095 read 0 and ignore writes, since every
+ *   function here is conventional PCI (no extended capabilities).
  * - Other functions are added with pci_host_add_device(); this device
  *   decodes the address and hands them aligned accesses.
  *
@@ -37,6 +42,8 @@
 #define PCI_HOST_PORT_ADDR 0xCF8
 #define PCI_HOST_PORT_DATA 0xCFC
 #define PCI_HOST_NPORTS 8 /* 0xCF8-0xCFF */
+#define PCI_HOST_ECAM_BASE 0xB0000000u /* where the VM's MCFG puts it */
+#define PCI_HOST_ECAM_SIZE 0x100000u /* bus 0 */
 
 #define PCI_DEVFN(dev, fn) ((((dev)&0x1F) << 3) | ((fn)&7))
 #define PCI_NDEVFN 256
@@ -73,5 +80,8 @@ int pci_host_add_device(struct pci_host *ph, unsigned devfn, const struct pci_de
  * and drops writes). */
 uint32_t pci_host_read(struct pci_host *ph, uint16_t port, unsigned size);
 void pci_host_write(struct pci_host *ph, uint16_t port, unsigned size, uint32_t value);
+/* ECAM access at offset OFF of the window, SIZE 1, 2 or 4. */
+uint32_t pci_host_ecam_read(struct pci_host *ph, uint64_t off, unsigned size);
+void pci_host_ecam_write(struct pci_host *ph, uint64_t off, unsigned size, uint32_t value);
 
 #endif

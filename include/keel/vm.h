@@ -12,6 +12,9 @@
 
 #define VM_MAX_SLOTS 4
 #define CHUNK_SIZE (2ULL << 20) /* guest RAM is backed by 2 MiB host chunks */
+/* Guest RAM lies below the PCI hole, and what does not fit from 4 GiB up. */
+#define VM_LOW_RAM_END 0xB0000000ULL
+#define VM_HIGH_RAM_START 0x100000000ULL
 
 /* Guest-physical [gpa, gpa + size) backed by host chunks chunk[i]. */
 struct mem_slot {
@@ -150,6 +153,17 @@ struct vm {
 	uint64_t hv_bytes; /* Keel memory this VM costs, beyond its RAM */
 	bool restart_pending; /* start it again once stopped */
 };
+
+/* RAM below the PCI hole (from 0), and from 4 GiB up. */
+static inline uint64_t vm_ram_low(const struct vm *vm)
+{
+	return vm->ram_size < VM_LOW_RAM_END ? vm->ram_size : VM_LOW_RAM_END;
+}
+
+static inline uint64_t vm_ram_high(const struct vm *vm)
+{
+	return vm->ram_size - vm_ram_low(vm);
+}
 
 /* Guest-physical memory access: refuses anything outside the VM's RAM. */
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);

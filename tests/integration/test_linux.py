@@ -109,6 +109,27 @@ def test_reboot_restarts_only_that_vm(rig):
 
 
 @timeout(300)
+def test_large_vm_has_ram_above_4g_and_pci_ecam(rig):
+    # 3 GiB of RAM: as on a PC, the part that does not fit below the PCI
+    # hole (ECAM, PCI memory, IOAPIC, local APIC) starts at 4 GiB.
+    have_kernel(rig)
+    run = rig.boot("[keel]\npoweroff-when-idle = yes\n" +
+                   linux_vm("big", "grep MemTotal /proc/meminfo",
+                            "grep -e System -e MMCONFIG /proc/iomem",
+                            "cat /sys/bus/pci/devices/0000:00:00.0/device",
+                            memory="3G"),
+                   mem="3584M", timeout=260)
+    out = run.output
+    total = re.search(r"^\[big\] MemTotal:\s+(\d+) kB$", out, re.M)
+    assert total and int(total.group(1)) > 2_900_000, "the guest does not see its 3 GiB"
+    assert re.search(r"^\[big\] 00100000-afffffff : System RAM$", out, re.M)
+    assert re.search(r"^\[big\] 100000000-10fffffff : System RAM$", out, re.M)
+    assert re.search(r"^\[big\] b0000000-b00fffff : PCI MMCONFIG 0000 \[bus 00-00\]$", out, re.M)
+    assert re.search(r"^\[big\] 0x1237$", out, re.M)
+    assert_clean_end(run, "big")
+
+
+@timeout(300)
 def test_keyboard_controller_reset_restarts_the_vm(rig):
     have_kernel(rig)
     run = rig.boot(linux_vm("kbd", "echo booted", "reboot -f", options="reboot=k"), mem="512M",

@@ -29,6 +29,7 @@ static const struct acpi_vm_desc desc_default = {
     .sci_irq = 9,
     .smi_cmd = 0,
     .reset_reg = true,
+    .ecam_base = 0xB0000000,
 };
 
 static uint64_t rd(const uint8_t *p, unsigned n)
@@ -190,7 +191,7 @@ static void test_restemplate(void **state)
 /* ---- Tables ---- */
 
 struct tables {
-	const uint8_t *rsdp, *xsdt, *fadt, *facs, *madt, *dsdt;
+	const uint8_t *rsdp, *xsdt, *fadt, *facs, *madt, *dsdt, *mcfg;
 };
 
 /* Follows the pointers from the RSDP, checking each lies inside the blob. */
@@ -202,8 +203,11 @@ static void find_tables(const uint8_t *buf, size_t used, struct tables *t)
 	a = rd(buf + 24, 8);
 	assert_true(a >= BASE && a + 36 <= BASE + used && a % 8 == 0);
 	t->xsdt = buf + (a - BASE);
-	assert_int_equal(rd(t->xsdt + 4, 4), 36 + 16);
-	for (unsigned i = 0; i < 2; i++) {
+	unsigned n = ((unsigned)rd(t->xsdt + 4, 4) - 36) / 8;
+	assert_int_equal(rd(t->xsdt + 4, 4), 36 + 8 * n);
+	assert_true(n == 2 || n == 3); /* FADT, MADT and with ECAM the MCFG */
+	t->mcfg = NULL;
+	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *p;
 
 		a = rd(t->xsdt + 36 + 8 * i, 8);
@@ -213,6 +217,8 @@ static void find_tables(const uint8_t *buf, size_t used, struct tables *t)
 			t->fadt = p;
 		else if (!memcmp(p, "APIC", 4))
 			t->madt = p;
+		else if (!memcmp(p, "MCFG", 4))
+			t->mcfg = p;
 		else
 			fail_msg("unexpected table in the XSDT");
 	}
@@ -315,6 +321,34 @@ static void test_nvcpus(void **state)
 	assert_int_equal(acpi_tables_size(&d, BASE), 0);
 	d.nvcpus = 255;
 	assert_int_equal(acpi_tables_size(&d, BASE), 0);
+}
+
+static void test_ecam(void **state)
+{
+	struct acpi_vm_desc d = desc_default;
+	uint8_t buf[ACPI_TABLES_MAX_SIZE];
+	struct tables t;
+	size_t used;
+
+	(void)state;
+	used = acpi_build_tables(&d, BASE, buf, sizeof(buf));
+	find_tables(buf, used, &t);
+	assert_non_null(t.mcfg);
+	assert_int_equal(rd(t.mcfg + 4, 4), 60);
+	assert_int_equal(rd(t.mcfg + 44, 8), 0xB0000000);
+	assert_int_equal(rd(t.mcfg + 52, 2), 0); /* segment */
+	assert_int_equal(t.mcfg[54], 0); /* buses 0..0 */
+	assert_int_equal(t.mcfg[55], 0);
+	/* Without ECAM: no MCFG. */
+	d.ecam_base = 0;
+	used = acpi_build_tables(&d, BASE, buf, sizeof(buf));
+	find_tables(buf, used, &t);
+	assert_null(t.mcfg);
+	/* A window that is not 1 MiB aligned, or runs past 4 GiB, is refused. */
+	d.ecam_base = 0xB0080000;
+	assert_int_equal(acpi_tables_size(&d, BASE), 0);
+	d.ecam_base = 0xFFF00000;
+	assert_true(acpi_tables_size(&d, BASE) > 0);
 }
 
 static void test_fadt_layout(void **state)
@@ -517,7 +551,12 @@ static void test_iasl(void **state)
 	free(dsl);
 	disassemble(dir, "APIC", t.madt, rd(t.madt + 4, 4), &dsl);
 	free(dsl);
+	assert_non_null(t.mcfg);
+	disassemble(dir, "MCFG", t.mcfg, rd(t.mcfg + 4, 4), &dsl);
+	assert_non_null(strstr(dsl, "Base Address : 00000000B0000000"));
+	free(dsl);
 	disassemble(dir, "DSDT", t.dsdt, rd(t.dsdt + 4, 4), &dsl);
+	assert_non_null(strstr(dsl, "PNP0C02")); /* the ECAM window, reserved */
 	assert_non_null(strstr(dsl, "_S5_"));
 	assert_non_null(strstr(dsl, "PNP0A03"));
 	assert_non_null(strstr(dsl, "PNP0501"));
@@ -544,6 +583,7 @@ int main(void)
 	    cmocka_unit_test(test_names_integers), cmocka_unit_test(test_restemplate),
 	    cmocka_unit_test(test_nvcpus),         cmocka_unit_test(test_fadt_layout),
 	    cmocka_unit_test(test_too_small),      cmocka_unit_test(test_iasl),
+	    cmocka_unit_test(test_ecam),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

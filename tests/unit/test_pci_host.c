@@ -266,6 +266,48 @@ static void test_added_device(void **state)
 	assert_int_equal(cfg_read(0, 0, 0, 0, 4), 0x12378086);
 }
 
+/* ECAM reaches the same registers as mechanism #1, by address. */
+static void test_ecam(void **state)
+{
+	static struct fake f;
+	const uint64_t dev3 = (uint64_t)PCI_DEVFN(3, 0) << 12;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.cfg[0] = 0xF4;
+	f.cfg[1] = 0x1A;
+	assert_int_equal(pci_host_add_device(&ph, PCI_DEVFN(3, 0), &fake_ops, &f), 0);
+	/* The bridge's identity, in every width. */
+	assert_int_equal(pci_host_ecam_read(&ph, 0, 4), 0x12378086);
+	assert_int_equal(pci_host_ecam_read(&ph, 2, 2), 0x1237);
+	assert_int_equal(pci_host_ecam_read(&ph, 1, 1), 0x80);
+	/* A write through ECAM is seen through mechanism #1 and back. */
+	pci_host_ecam_write(&ph, 0x0D, 1, 0xFF);
+	assert_int_equal(cfg_read(0, 0, 0, 0x0D, 1), 0xF8);
+	cfg_write(0, 3, 0, 0x40, 4, 0xCAFEF00D);
+	assert_int_equal(pci_host_ecam_read(&ph, dev3 + 0x40, 4), 0xCAFEF00D);
+	pci_host_ecam_write(&ph, dev3 + 0x44, 2, 0xBEEF);
+	assert_int_equal(f.cfg[0x44], 0xEF);
+	assert_int_equal(f.last_off, 0x44);
+	assert_int_equal(f.last_size, 2);
+	assert_int_equal(pci_host_ecam_read(&ph, dev3, 4), 0x00001AF4);
+	/* Extended space of a conventional function: 0, writes dropped. */
+	unsigned writes = f.writes;
+	assert_int_equal(pci_host_ecam_read(&ph, dev3 + 0x100, 4), 0);
+	pci_host_ecam_write(&ph, dev3 + 0x100, 4, 0xFFFFFFFF);
+	assert_int_equal(f.writes, writes);
+	/* Master aborts: absent function, misaligned, bad size, past bus 0. */
+	assert_int_equal(pci_host_ecam_read(&ph, (uint64_t)PCI_DEVFN(4, 0) << 12, 4), 0xFFFFFFFF);
+	assert_int_equal(pci_host_ecam_read(&ph, dev3 + 2, 4), 0xFFFFFFFF);
+	assert_int_equal(pci_host_ecam_read(&ph, dev3 + 1, 2), 0xFFFF);
+	assert_int_equal(pci_host_ecam_read(&ph, dev3, 3), 0xFFFFFFFF);
+	assert_int_equal(pci_host_ecam_read(&ph, PCI_HOST_ECAM_SIZE, 4), 0xFFFFFFFF);
+	pci_host_ecam_write(&ph, dev3 + 0x42, 4, 0);
+	pci_host_ecam_write(&ph, (1u << 20) + 0x40, 4, 0);
+	assert_int_equal(cfg_read(0, 3, 0, 0x40, 4), 0xCAFEF00D); /* untouched */
+	assert_int_equal(cfg_read(0, 3, 0, 0x44, 2), 0xBEEF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +319,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_writable, setup),
 	    cmocka_unit_test_setup(test_misaligned, setup),
 	    cmocka_unit_test_setup(test_added_device, setup),
+	    cmocka_unit_test_setup(test_ecam, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
