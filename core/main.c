@@ -11,6 +11,7 @@
 #include <keel/console.h>
 #include <keel/exit.h>
 #include <keel/heap.h>
+#include <keel/host_timer.h>
 #include <keel/mem.h>
 #include <keel/panic.h>
 #include <keel/pmm.h>
@@ -128,7 +129,7 @@ void cpu_main(struct cpu *c)
 			panic("CPU %u: cannot enable %s", c->id, backend->name);
 	}
 	c->online = true;
-	lapic_timer_start(HZ, VEC_TIMER);
+	host_timer_start(c);
 	sched_loop(c);
 }
 

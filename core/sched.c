@@ -1,7 +1,9 @@
 /* The scheduling loop each physical CPU runs. A vCPU runs for a time slice
- * (or until it halts, its VM stops or pauses); the LAPIC timer tick ends
- * slices, so a guest spinning with interrupts off cannot keep its CPU. The
- * decisions (who next, caps, placement, stealing) are in sched_policy.c. */
+ * (or until it halts, its VM stops or pauses); the host timer ends slices,
+ * so a guest spinning with interrupts off cannot keep its CPU, and fires
+ * when the running vCPU's timers or a sleeping vCPU's are due
+ * (core/host_timer.c). The decisions (who next, caps, placement, stealing)
+ * are in sched_policy.c. */
 #include <arch/fpu.h>
 #include <arch/time.h>
 #include <arch/trap.h>
@@ -9,12 +11,18 @@
 #include <keel/backend.h>
 #include <keel/console.h>
 #include <keel/exit.h>
+#include <keel/host_timer.h>
 #include <keel/platform.h>
 #include <keel/sched.h>
+#include <keel/smp.h>
 
 spinlock_t sched_lock = SPINLOCK_INIT;
 volatile int sched_lock_cpu = -1;
 uint32_t sched_timeslice_ns = 10000000;
+/* The earliest timer of a vCPU halted with interrupts on: some CPU's timer
+ * fires then to wake it. Lowered when a vCPU halts, recomputed by
+ * wake_sleepers(); under sched_lock. */
+static volatile uint64_t sleepers_deadline = UINT64_MAX;
 
 static struct vcpu *vcpu_of(struct sched_entity *se)
 {
@@ -44,6 +52,10 @@ void sched_wake_locked(struct vcpu *v)
 	}
 	v->state = VCPU_RUNNABLE;
 	rq_enqueue(&cpus[se->cpu]->rq, se, sched_timeslice_ns);
+	/* An idle CPU sleeps until its next interrupt: make it this one. */
+	struct cpu *t = cpus[se->cpu];
+	if (t != this_cpu() && !t->current)
+		cpu_kick(t);
 }
 
 void sched_remove_locked(struct vcpu *v)
@@ -64,15 +76,6 @@ void sched_init(void)
 
 	cpuid(0x80000001, 0, &a, &b, &c, &d);
 	have_rdtscp = d & (1u << 27);
-}
-
-void sched_timer_tick(void)
-{
-	struct cpu *c = this_cpu();
-
-	c->ticks++;
-	if (c->current && time_ns() >= c->slice_end)
-		c->need_resched = true;
 }
 
 /* An idle CPU takes a runnable vCPU another CPU has queued but not run. */
@@ -114,25 +117,38 @@ static struct vcpu *pick_locked(struct cpu *c, uint64_t now)
 	return v;
 }
 
+static uint64_t vcpu_deadline(const struct vcpu *v)
+{
+	uint64_t a = v->apic_deadline, p = v->vm->irq_deadline;
+
+	return a < p ? a : p;
+}
+
 /* Halted vCPUs whose interrupt has come (a timer, console input) run
- * again. The boot CPU checks at every tick. */
+ * again. The boot CPU checks at every tick, any CPU when the earliest
+ * sleeper's timer is due. */
 static void wake_sleepers(void)
 {
-	uint64_t now = time_ns();
+	uint64_t now = time_ns(), next = UINT64_MAX;
 
+	/* Under the lock a running VM's vCPUs and devices cannot go away. */
+	sched_lock_take();
 	for (unsigned i = 0; i < MAX_VMS; i++) {
 		struct vm *vm = vms[i];
 		if (!vm || vm->state != VM_RUNNING)
 			continue;
-		/* Under the lock a running VM's vCPUs and devices cannot go away. */
-		sched_lock_take();
 		for (unsigned j = 0; vm->state == VM_RUNNING && j < vm->nvcpus; j++) {
 			struct vcpu *v = vm->vcpu[j];
-			if (v->state == VCPU_HALTED && irq_wakes(v, now))
+			if (v->state != VCPU_HALTED)
+				continue;
+			if (irq_wakes(v, now))
 				sched_wake_locked(v);
+			else if (!v->halted_irqs_off && vcpu_deadline(v) < next)
+				next = vcpu_deadline(v);
 		}
-		sched_lock_drop();
 	}
+	sleepers_deadline = next;
+	sched_lock_drop();
 }
 
 /* True when no vCPU of VM can ever run again: all halted with interrupts
@@ -169,13 +185,22 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 	c->slice_end = now + (left < slice ? left : slice);
 	while (!c->need_resched && v->state == VCPU_RUNNING && v->vm->state == VM_RUNNING) {
 		irq_deliver(v);
+		uint64_t due = vcpu_deadline(v);
+		if (sleepers_deadline < due)
+			due = sleepers_deadline;
+		host_timer_want(c, due < c->slice_end ? due : c->slice_end);
 		backend->vcpu_run(v, &exit);
 		v->exits[exit.kind]++;
 		exit_dispatch(v, &exit);
-		if (c->id == 0 && c->ticks != ticks_seen) {
-			ticks_seen = c->ticks;
-			shell_poll();
-			wake_sleepers();
+		if (c->timer_fired) {
+			c->timer_fired = false;
+			if (c->id == 0 && c->ticks != ticks_seen) {
+				ticks_seen = c->ticks;
+				shell_poll();
+				wake_sleepers();
+			} else if (time_ns() >= sleepers_deadline) {
+				wake_sleepers();
+			}
 		}
 	}
 	backend->vcpu_put(v);
@@ -211,6 +236,8 @@ static void after_slice(struct cpu *c, struct vcpu *v, uint64_t start)
 		sched_wake_locked(v);
 	} else if (v->state == VCPU_HALTED) {
 		halted = vm_all_halted_locked(vm);
+		if (!v->halted_irqs_off && vcpu_deadline(v) < sleepers_deadline)
+			sleepers_deadline = vcpu_deadline(v);
 	}
 	sched_lock_drop();
 	if (finish)
@@ -230,11 +257,15 @@ void sched_loop(struct cpu *c)
 		c->current = v;
 		sched_lock_drop();
 		if (!v) {
+			host_timer_want(c, sleepers_deadline);
 			idle_wait();
 			c->idle_ns += time_ns() - now;
+			c->timer_fired = false;
 			if (c->id == 0 && c->ticks != ticks_seen) {
 				ticks_seen = c->ticks;
 				shell_poll();
+				wake_sleepers();
+			} else if (time_ns() >= sleepers_deadline) {
 				wake_sleepers();
 			}
 			continue;

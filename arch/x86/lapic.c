@@ -21,7 +21,6 @@
 #define APIC_BASE_X2APIC (1ULL << 10)
 #define APIC_BASE_ENABLE (1ULL << 11)
 #define LVT_MASKED (1u << 16)
-#define LVT_PERIODIC (1u << 17)
 
 static volatile uint32_t *mmio;
 static bool x2apic;
@@ -105,9 +104,20 @@ void lapic_timer_calibrate(void)
 		timer_ticks_per_sec = 1000000;
 }
 
-void lapic_timer_start(unsigned hz, uint8_t vector)
+void lapic_timer_oneshot(uint8_t vector)
 {
 	lapic_write(LAPIC_TIMER_DIV, 0x3);
-	lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | vector);
-	lapic_write(LAPIC_TIMER_INIT, timer_ticks_per_sec / hz);
+	lapic_write(LAPIC_LVT_TIMER, vector); /* one-shot */
+}
+
+void lapic_timer_arm(uint64_t ns)
+{
+	/* Rounded up: the interrupt must not come before the time asked for. */
+	uint64_t count = (ns * timer_ticks_per_sec + 999999999ULL) / 1000000000ULL;
+
+	if (ns > 30000000000ULL) /* no overflow above; ~30 s is far enough */
+		count = 0xFFFFFFFF;
+	lapic_write(LAPIC_TIMER_INIT, count == 0           ? 1
+				      : count > 0xFFFFFFFF ? 0xFFFFFFFF
+							   : (uint32_t)count);
 }

@@ -6,6 +6,7 @@
 #include <arch/x86.h>
 #include <keel/console.h>
 #include <keel/cpu.h>
+#include <keel/host_timer.h>
 #include <keel/panic.h>
 #include <keel/vm.h>
 
@@ -153,7 +154,7 @@ void trap_dispatch(struct trap_frame *f)
 	switch (f->vector) {
 	case VEC_TIMER:
 		lapic_eoi();
-		sched_timer_tick();
+		host_timer_interrupt(this_cpu());
 		return;
 	case VEC_KICK:
 		lapic_eoi();

@@ -22,6 +22,9 @@ struct cpu {
 	volatile bool need_resched; /* set by the timer interrupt */
 	uint64_t slice_end; /* ns */
 	uint64_t ticks;
+	uint64_t next_tick_ns; /* the host timer (core/host_timer.c) */
+	uint64_t timer_at; /* when it is armed to fire */
+	volatile bool timer_fired; /* it fired since the scheduler last looked */
 	spinlock_t rq_lock;
 	struct runqueue rq;
 	uint64_t busy_ns, idle_ns;

@@ -22,7 +22,6 @@ struct trap_frame {
 void trap_dispatch(struct trap_frame *f);
 /* Load this CPU's GDT, TSS and the shared IDT. */
 /* Core hooks called from interrupt context. */
-void sched_timer_tick(void);
 /* A fault-safe access: if the instruction at rip faults, resume at fixup. */
 struct ex_entry {
 	uint64_t rip, fixup;
