@@ -60,9 +60,12 @@ linux-guest: $(BUILD)/guests/vmlinuz $(BUILD)/guests/linux-initrd.img
 $(BUILD)/guests/vmlinuz:
 	@tools/fetch-linux $(BUILD)/linux
 	@mkdir -p $(dir $@) && cp $(BUILD)/linux/vmlinuz $@
-$(BUILD)/guests/linux-initrd.img: tools/mkinitramfs
+# The virtio drivers are modules in Debian's kernel: the initramfs carries
+# them (with their dependencies) and init loads them.
+LINUX_MODULES := virtio_pci virtio_rng
+$(BUILD)/guests/linux-initrd.img: tools/mkinitramfs $(BUILD)/guests/vmlinuz
 	@mkdir -p $(dir $@)
-	@tools/mkinitramfs $@
+	@tools/mkinitramfs $@ --modules-from $(BUILD)/linux/root $(addprefix --module ,$(LINUX_MODULES))
 
 iso: hv
 	@tools/mkiso $(DEMO) $(BUILD)/keel.iso

@@ -7,6 +7,7 @@
 #include <keel/apic.h>
 #include <keel/heap.h>
 #include <keel/lapic.h>
+#include <keel/msi.h>
 #include <keel/platform.h>
 #include <keel/backend.h>
 #include <keel/sched.h>
@@ -175,6 +176,19 @@ void apic_deliver_msg(struct vm *vm, uint32_t dest, uint8_t vector, uint8_t deli
 	};
 
 	deliver(vm, NULL, &ipi);
+}
+
+bool apic_deliver_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct msi_x86 m;
+
+	if (!msi_decode(addr, data, &m))
+		return false;
+	apic_deliver_msg(vm, m.dest, m.vector,
+			 m.redir_hint && m.delivery == VLAPIC_DM_FIXED ? VLAPIC_DM_LOWEST
+								       : m.delivery,
+			 m.logical, m.trigger_level);
+	return true;
 }
 
 /* After a register write: send the IPIs it queued, and tell the IOAPIC

@@ -57,18 +57,19 @@ enum key {
 	K_CAP,
 	K_CPUS,
 	K_AUTOSTART,
+	K_RNG,
 	NKEYS
 };
 #define FIRST_VM_KEY K_KERNEL
 static const char *const key_names[NKEYS] = {
     "poweroff-when-idle", "timeslice", "debug-commands", "kernel", "image",  "cmdline", "initrd",
     "load-address",       "entry",     "memory",         "vcpus",  "weight", "cap",     "cpus",
-    "autostart",
+    "autostart",          "rng",
 };
 #define KEEL_KEY_LIST "poweroff-when-idle, timeslice, debug-commands"
 #define VM_KEY_LIST                                                                         \
 	"kernel, image, cmdline, initrd, load-address, entry, memory, vcpus, weight, cap, " \
-	"cpus, autostart"
+	"cpus, autostart, rng"
 
 enum section {
 	SEC_NONE, /* before the first header: keys are errors */
@@ -430,6 +431,8 @@ static bool set_key(struct parser *ps, enum key k, struct span v)
 		return set_cpus(ps, v, vm->cpus);
 	case K_AUTOSTART:
 		return set_bool(ps, k, v, &vm->autostart);
+	case K_RNG:
+		return set_bool(ps, k, v, &vm->rng);
 	case NKEYS:
 		break;
 	}

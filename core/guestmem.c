@@ -20,6 +20,18 @@ void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+bool guest_range_ok(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa + len < gpa)
+		return false;
+	for (unsigned i = 0; i < vm->nslots; i++) {
+		const struct mem_slot *s = &vm->slot[i];
+		if (gpa >= s->gpa && gpa - s->gpa <= s->size && len <= s->size - (gpa - s->gpa))
+			return true;
+	}
+	return false;
+}
+
 static int copy_guest(struct vm *vm, uint64_t gpa, void *host, uint64_t len, bool to_guest)
 {
 	uint8_t *h = host;

@@ -32,6 +32,7 @@
 #define IRQ_AUX 12
 #define IOAPIC_BASE IOAPIC_DEFAULT_BASE
 #define IOAPIC_ID 0 /* as in the MADT */
+#define PCI_WINDOW_BASE 0xE0000000u /* the DSDT's PCI0 memory range, up to the IOAPIC */
 #define PM_BASE ACPI_PM_PIIX4_BASE
 #define ACPI_TABLES_GPA 0xF0000 /* in the e820 hole Linux searches for the RSDP */
 /* Never ask for timer work more often than this: a guest may program the
@@ -295,6 +296,39 @@ static uint32_t ioapic_mmio_read(void *dev, uint64_t off, unsigned size)
 	return size < 4 ? v & ((1u << (8 * size)) - 1) : v;
 }
 
+/* The PCI memory window: BARs of the functions on bus 0. The device table
+ * is fixed before the VM runs, so no platform lock: each function takes
+ * its own. Nothing there reads all ones, as a master abort does. */
+static uint32_t pci_window_read(void *dev, uint64_t off, unsigned size)
+{
+	struct pc_platform *p = dev;
+	uint32_t v;
+
+	if (!pci_host_mem_read(&p->pci, PCI_WINDOW_BASE + off, size, &v))
+		v = size < 4 ? (1u << (8 * size)) - 1 : 0xFFFFFFFFu;
+	return v;
+}
+
+static void pci_window_write(void *dev, uint64_t off, unsigned size, uint32_t value)
+{
+	struct pc_platform *p = dev;
+
+	pci_host_mem_write(&p->pci, PCI_WINDOW_BASE + off, size, value);
+}
+
+int platform_pci_add(struct vm *vm, unsigned devfn, const struct pci_dev_ops *ops, void *dev)
+{
+	struct pc_platform *p = vm->platform;
+	int rc;
+
+	if (!p)
+		return -1;
+	spin_lock(&p->lock);
+	rc = pci_host_add_device(&p->pci, devfn, ops, dev);
+	spin_unlock(&p->lock);
+	return rc;
+}
+
 static uint32_t ecam_read(void *dev, uint64_t off, unsigned size)
 {
 	struct pc_platform *p = dev;
@@ -433,10 +467,12 @@ static int platform_create(struct vm *vm)
 	}
 	const struct io_range ioapic_window = {IOAPIC_BASE, 0x1000, p, ioapic_mmio_read,
 					       ioapic_mmio_write};
+	const struct io_range pci_window = {PCI_WINDOW_BASE, IOAPIC_BASE - PCI_WINDOW_BASE, p,
+					    pci_window_read, pci_window_write};
 	const struct io_range ecam_window = {PCI_HOST_ECAM_BASE, PCI_HOST_ECAM_SIZE, p, ecam_read,
 					     ecam_write};
 	if (io_bus_register(&vm->mmio, &ioapic_window) ||
-	    io_bus_register(&vm->mmio, &ecam_window)) {
+	    io_bus_register(&vm->mmio, &ecam_window) || io_bus_register(&vm->mmio, &pci_window)) {
 		kfree(d);
 		return -1;
 	}

@@ -66,8 +66,13 @@ int pci_host_add_device(struct pci_host *ph, unsigned devfn, const struct pci_de
 	if (devfn == 0 || devfn >= PCI_NDEVFN || !ops || !ops->cfg_read || !ops->cfg_write ||
 	    ph->slot[devfn].ops)
 		return -1;
+	if ((ops->mem_read || ops->mem_write) &&
+	    (!ops->mem_read || !ops->mem_write || ph->nmem == PCI_HOST_MAX_MEM))
+		return -1;
 	ph->slot[devfn].ops = ops;
 	ph->slot[devfn].dev = dev;
+	if (ops->mem_read)
+		ph->mem_devfn[ph->nmem++] = (uint8_t)devfn;
 	return 0;
 }
 
@@ -140,6 +145,26 @@ static int ecam_target(const struct pci_host *ph, uint64_t off, unsigned size)
 	if (devfn != 0 && !ph->slot[devfn].ops)
 		return -1;
 	return (int)devfn;
+}
+
+bool pci_host_mem_read(struct pci_host *ph, uint64_t addr, unsigned size, uint32_t *value)
+{
+	for (unsigned i = 0; i < ph->nmem; i++) {
+		const struct pci_host_slot *s = &ph->slot[ph->mem_devfn[i]];
+		if (s->ops->mem_read(s->dev, addr, size, value))
+			return true;
+	}
+	return false;
+}
+
+bool pci_host_mem_write(struct pci_host *ph, uint64_t addr, unsigned size, uint32_t value)
+{
+	for (unsigned i = 0; i < ph->nmem; i++) {
+		const struct pci_host_slot *s = &ph->slot[ph->mem_devfn[i]];
+		if (s->ops->mem_write(s->dev, addr, size, value))
+			return true;
+	}
+	return false;
 }
 
 uint32_t pci_host_ecam_read(struct pci_host *ph, uint64_t off, unsigned size)

@@ -27,6 +27,9 @@ void apic_ack(struct vcpu *v, uint8_t vector);
  * 0xFF broadcast). With or without sched_lock held. */
 void apic_deliver_msg(struct vm *vm, uint32_t dest, uint8_t vector, uint8_t delivery, bool logical,
 		      bool level);
+/* A message-signalled interrupt (MSI or MSI-X) a device model raises:
+ * false if ADDR/DATA is no interrupt (include/keel/msi.h). */
+bool apic_deliver_msi(struct vm *vm, uint64_t addr, uint32_t data);
 /* Should the 8259's INT reach this vCPU (LINT0 in ExtINT mode, or APIC off)? */
 bool apic_takes_extint(struct vcpu *v);
 

@@ -34,6 +34,7 @@ struct cfg_vm {
 	uint32_t cap_pct; /* 0: uncapped; else % of one physical CPU */
 	uint64_t cpus[CFG_MAX_CPUS / 64]; /* pinning bitmap; all zero: any CPU */
 	bool autostart;
+	bool rng; /* a virtio-rng device fed by the host CPU's RDRAND */
 	int line; /* line of the [vm NAME] header, for later messages */
 };
 

@@ -37,6 +37,7 @@
 #ifndef KEEL_PCI_HOST_H
 #define KEEL_PCI_HOST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PCI_HOST_PORT_ADDR 0xCF8
@@ -48,6 +49,7 @@
 #define PCI_DEVFN(dev, fn) ((((dev)&0x1F) << 3) | ((fn)&7))
 #define PCI_NDEVFN 256
 #define PCI_CFG_SIZE 256
+#define PCI_HOST_MAX_MEM 16 /* functions with memory BARs */
 
 /* Configuration-space callbacks of a device function. OFF is 0-255 and a
  * multiple of SIZE (1, 2 or 4); the read's result is masked to SIZE bytes
@@ -55,6 +57,11 @@
 struct pci_dev_ops {
 	uint32_t (*cfg_read)(void *dev, unsigned off, unsigned size);
 	void (*cfg_write)(void *dev, unsigned off, unsigned size, uint32_t value);
+	/* Optional: an access to guest-physical ADDR in the PCI memory window.
+	 * True if one of the function's memory BARs decodes it (and the access
+	 * was carried out), false to let another function claim it. */
+	bool (*mem_read)(void *dev, uint64_t addr, unsigned size, uint32_t *value);
+	bool (*mem_write)(void *dev, uint64_t addr, unsigned size, uint32_t value);
 };
 
 struct pci_host_slot {
@@ -66,6 +73,8 @@ struct pci_host {
 	uint32_t addr; /* CONFIG_ADDRESS, reserved bits clear */
 	uint8_t cfg[PCI_CFG_SIZE]; /* 00:00.0, the host bridge */
 	struct pci_host_slot slot[PCI_NDEVFN]; /* bus 0, by devfn; slot 0 unused */
+	uint8_t mem_devfn[PCI_HOST_MAX_MEM]; /* functions with memory BARs */
+	unsigned nmem;
 };
 
 /* Power-on state: CONFIG_ADDRESS 0, the host bridge at reset, no other
@@ -80,6 +89,11 @@ int pci_host_add_device(struct pci_host *ph, unsigned devfn, const struct pci_de
  * and drops writes). */
 uint32_t pci_host_read(struct pci_host *ph, uint16_t port, unsigned size);
 void pci_host_write(struct pci_host *ph, uint16_t port, unsigned size, uint32_t value);
+/* An access to the PCI memory window: to the function whose BAR decodes
+ * ADDR; false if none does (the caller reads all ones: a master abort).
+ * The device table is fixed once the VM runs: no lock is needed here. */
+bool pci_host_mem_read(struct pci_host *ph, uint64_t addr, unsigned size, uint32_t *value);
+bool pci_host_mem_write(struct pci_host *ph, uint64_t addr, unsigned size, uint32_t value);
 /* ECAM access at offset OFF of the window, SIZE 1, 2 or 4. */
 uint32_t pci_host_ecam_read(struct pci_host *ph, uint64_t off, unsigned size);
 void pci_host_ecam_write(struct pci_host *ph, uint64_t off, unsigned size, uint32_t value);

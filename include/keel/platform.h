@@ -13,6 +13,9 @@ void vm_irq_line(struct vm *vm, unsigned irq, bool level);
 void platform_poll(struct vm *vm, uint64_t now);
 /* A local APIC's EOI of a level-triggered VECTOR, for the IOAPIC. */
 void platform_eoi(struct vm *vm, uint8_t vector);
+/* Put a PCI function on the VM's bus 0 (before the VM runs). */
+struct pci_dev_ops;
+int platform_pci_add(struct vm *vm, unsigned devfn, const struct pci_dev_ops *ops, void *dev);
 /* The CPU's interrupt acknowledge: the vector, or -1 if it went away. */
 int platform_acknowledge(struct vm *vm);
 /* core/irq.c: before each entry, inject what is pending or ask for a window.

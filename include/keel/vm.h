@@ -99,6 +99,7 @@ struct vm_exit {
 struct vm;
 struct pc_platform;
 struct apic;
+struct virtio_dev;
 
 struct vcpu {
 	struct vm *vm;
@@ -144,6 +145,7 @@ struct vm {
 	struct io_bus mmio; /* device memory by guest-physical address (not the APIC page) */
 	struct uart16550 *uart;
 	struct pc_platform *platform; /* PIC, PIT, RTC (vdev/pc_platform.c) */
+	struct virtio_dev *rng; /* virtio-rng, if configured (vdev/virtio_rng.c) */
 	/* Published by the platform for the exit path's quick check. */
 	volatile uint64_t irq_deadline; /* next timer work, UINT64_MAX if none */
 	volatile bool irq_pending; /* the interrupt controller signals INTR */
@@ -168,6 +170,8 @@ static inline uint64_t vm_ram_high(const struct vm *vm)
 /* Guest-physical memory access: refuses anything outside the VM's RAM. */
 void *gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 int copy_to_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
+/* [gpa, gpa+len) is all RAM of the VM (no wrap, no hole). */
+bool guest_range_ok(struct vm *vm, uint64_t gpa, uint64_t len);
 int copy_from_guest(struct vm *vm, void *dst, uint64_t gpa, uint64_t len);
 
 /* Life cycle (core/vm.c). A VM object lives from boot (one per configured

@@ -102,6 +102,7 @@ static const char example[] = "# Comments start with '#' anywhere outside a quot
 			      "cap = 150%\n"
 			      "cpus = 0-1,3\n"
 			      "autostart = no\n"
+			      "rng = yes\n"
 			      "\n"
 			      "[vm raw]\n"
 			      "image = flat.bin\n"
@@ -155,6 +156,7 @@ static void test_full_example(void **state)
 	assert_int_equal(web->cpus[0], 0xB);
 	assert_int_equal(web->cpus[1] | web->cpus[2] | web->cpus[3], 0);
 	assert_false(web->autostart);
+	assert_true(web->rng);
 	assert_int_equal(web->line, 6);
 
 	raw = &cfg.vms[1];
@@ -502,9 +504,10 @@ static void test_addresses(void **state)
 static void test_error_classes(void **state)
 {
 	(void)state;
-	expect_error("[vm web1]\nkernel = k\nmemroy = 64M\nmemory = 64M\n", 3,
-		     "unknown key 'memroy' in [vm web1] (expected one of: kernel, image, cmdline, "
-		     "initrd, load-address, entry, memory, vcpus, weight, cap, cpus, autostart)");
+	expect_error(
+	    "[vm web1]\nkernel = k\nmemroy = 64M\nmemory = 64M\n", 3,
+	    "unknown key 'memroy' in [vm web1] (expected one of: kernel, image, cmdline, "
+	    "initrd, load-address, entry, memory, vcpus, weight, cap, cpus, autostart, rng)");
 	expect_error("[vm a]\nkernel = k\nmemory = 2M\ntimeslice = 1ms\n", 4,
 		     "'timeslice' belongs in [keel]");
 	expect_error("[vmm a]\nkernel = k\n", 1,

@@ -208,11 +208,11 @@ static void fake_write(void *dev, unsigned off, unsigned size, uint32_t value)
 		f->cfg[off + i] = (uint8_t)(value >> (8 * i));
 }
 
-static const struct pci_dev_ops fake_ops = {fake_read, fake_write};
+static const struct pci_dev_ops fake_ops = {.cfg_read = fake_read, .cfg_write = fake_write};
 
 static void test_added_device(void **state)
 {
-	static const struct pci_dev_ops half = {fake_read, NULL};
+	static const struct pci_dev_ops half = {.cfg_read = fake_read};
 	struct fake f = {0}, g = {0};
 
 	(void)state;
