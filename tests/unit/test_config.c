@@ -167,7 +167,7 @@ static void test_full_example(void **state)
 	assert_int_equal(raw->load_addr, 0x100000);
 	assert_int_equal(raw->entry, 0x100010);
 	assert_int_equal(raw->memory, 4ULL << 20);
-	assert_int_equal(raw->line, 16);
+	assert_int_equal(raw->line, 17);
 
 	/* Unused slots are zeroed, not left as garbage. */
 	assert_int_equal(cfg.vms[2].name[0], 0);
@@ -762,7 +762,7 @@ static void test_unterminated_buffers(void **state)
 		parse_len(example, i);
 	/* Cut in the middle of a key of the last VM: it is dropped, the first kept. */
 	assert_int_equal(parse_len(example, len - 2), 1);
-	assert_true(has_error(20, "memory: '4' is out of range"));
+	assert_true(has_error(21, "memory: '4' is out of range"));
 	assert_int_equal(cfg.nvms, 1);
 	/* Cut right after '[' and inside a quote. */
 	assert_int_equal(parse_len("[vm a]\nkernel = k\nmemory = 2M\n[", 31), 1);
