@@ -64,7 +64,7 @@ static int rng_create(struct vm *vm)
 	const struct virtio_pci_params params = {
 	    .device_id = VIRTIO_ID_RNG,
 	    .class_code = 0x00FF00, /* unclassified device */
-	    .features = 0,
+	    .features = VQ_F_INDIRECT_DESC | VQ_F_EVENT_IDX,
 	    .num_queues = 1,
 	    .queue_size = RNG_QUEUE_SIZE,
 	};

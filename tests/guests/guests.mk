@@ -11,7 +11,7 @@ GUEST_CFLAGS := -m32 -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-
 GUEST_LDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=4096 -z noexecstack
 
 # Multiboot guests: one .c each, linked with entry.o and the library.
-GUEST_NAMES := hello oob spin triple memcheck bench demo fwcfg strio apic
+GUEST_NAMES := hello oob spin triple memcheck bench demo fwcfg strio apic virtio_hostile
 GUEST_LIB := $(patsubst %,$(GUEST_OUT)/lib/%.o,console xtf cmdline string)
 
 GUESTS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_NAMES)) $(GUEST_OUT)/flat.bin \

@@ -37,3 +37,27 @@ def test_no_virtio_device_without_rng(rig):
     assert re.search(r"^\[n\] 0000:00:00\.0$", run.output, re.M)
     assert "0000:00:03.0" not in run.output
     assert_clean_end(run, "n")
+
+
+HOSTILE = 10  # cases in tests/guests/virtio_hostile.c
+
+
+@timeout(120)
+def test_hostile_rings_are_refused_and_harm_nothing(rig):
+    # A test guest hands its virtio-rng malformed rings (descriptors outside
+    # RAM, loops, indices out of range, lengths past RAM or wrapping,
+    # indirect tables outside RAM or of odd size, an available index far
+    # ahead). Each must be refused with NEEDS_RESET and a log line, touch no
+    # guest memory, and leave the device usable after a reset; another VM
+    # runs on undisturbed.
+    run = rig.boot("[keel]\npoweroff-when-idle = yes\n"
+                   "[vm h]\nkernel = virtio_hostile.elf\nmemory = 8M\nrng = yes\n"
+                   "[vm calm]\nkernel = hello.elf\ncmdline = \"name=calm count=5\"\n"
+                   "memory = 4M\n", timeout=100)
+    out = run.output
+    assert len(re.findall(r"^\[h\] refused: ", out, re.M)) == HOSTILE
+    assert len(re.findall(r"keel: vm h: virtio-rng: queue 0 broken by the guest", out)) == HOSTILE
+    assert re.search(rf"^\[h\] RESULT: PASS virtio-rng refused {HOSTILE} hostile rings$", out,
+                     re.M)
+    assert re.search(r"^\[calm\] RESULT: PASS", out, re.M)
+    assert "KEEL PANIC" not in out and run.status == 0
