@@ -62,7 +62,7 @@ $(BUILD)/guests/vmlinuz:
 	@mkdir -p $(dir $@) && cp $(BUILD)/linux/vmlinuz $@
 # The virtio drivers are modules in Debian's kernel: the initramfs carries
 # them (with their dependencies) and init loads them.
-LINUX_MODULES := virtio_pci virtio_rng
+LINUX_MODULES := virtio_pci virtio_rng virtio_net
 $(BUILD)/guests/linux-initrd.img: tools/mkinitramfs $(BUILD)/guests/vmlinuz
 	@mkdir -p $(dir $@)
 	@tools/mkinitramfs $@ --modules-from $(BUILD)/linux/root $(addprefix --module ,$(LINUX_MODULES))

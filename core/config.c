@@ -58,18 +58,35 @@ enum key {
 	K_CPUS,
 	K_AUTOSTART,
 	K_RNG,
+	K_NET,
+	K_MAC,
 	NKEYS
 };
 #define FIRST_VM_KEY K_KERNEL
 static const char *const key_names[NKEYS] = {
-    "poweroff-when-idle", "timeslice", "debug-commands", "kernel", "image",  "cmdline", "initrd",
-    "load-address",       "entry",     "memory",         "vcpus",  "weight", "cap",     "cpus",
-    "autostart",          "rng",
+    "poweroff-when-idle",
+    "timeslice",
+    "debug-commands",
+    "kernel",
+    "image",
+    "cmdline",
+    "initrd",
+    "load-address",
+    "entry",
+    "memory",
+    "vcpus",
+    "weight",
+    "cap",
+    "cpus",
+    "autostart",
+    "rng",
+    "net",
+    "mac",
 };
 #define KEEL_KEY_LIST "poweroff-when-idle, timeslice, debug-commands"
 #define VM_KEY_LIST                                                                         \
 	"kernel, image, cmdline, initrd, load-address, entry, memory, vcpus, weight, cap, " \
-	"cpus, autostart, rng"
+	"cpus, autostart, rng, net, mac"
 
 enum section {
 	SEC_NONE, /* before the first header: keys are errors */
@@ -299,6 +316,43 @@ static bool text_char_ok(char c, bool file)
 	return !file || (u > ' ' && u < 0x7f && c != '/' && c != '"');
 }
 
+/* "52:54:00:12:34:56": six hex bytes; a multicast address cannot be a NIC's. */
+static bool set_mac(struct parser *ps, struct span v, uint8_t mac[6])
+{
+	uint8_t m[6];
+	size_t i = 0;
+
+	for (unsigned b = 0; b < 6; b++) {
+		unsigned byte = 0;
+		for (unsigned d = 0; d < 2; d++, i++) {
+			char c = i < v.n ? v.p[i] : 0;
+			unsigned x = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+				     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+				     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+							    : 16;
+			if (x == 16)
+				goto bad;
+			byte = byte * 16 + x;
+		}
+		m[b] = (uint8_t)byte;
+		if (b < 5 && (i >= v.n || v.p[i++] != ':'))
+			goto bad;
+	}
+	if (i != v.n)
+		goto bad;
+	if (m[0] & 1) {
+		report(ps, ps->line,
+		       "mac: " Q " is a multicast address (the first byte must be even)", QARG(v));
+		return false;
+	}
+	memcpy(mac, m, 6);
+	return true;
+bad:
+	report(ps, ps->line, "mac: " Q " is not a MAC address (write it as 52:54:00:12:34:56)",
+	       QARG(v));
+	return false;
+}
+
 static bool set_text(struct parser *ps, enum key k, struct span v, char *dst, size_t size)
 {
 	bool file = k != K_CMDLINE;
@@ -433,6 +487,10 @@ static bool set_key(struct parser *ps, enum key k, struct span v)
 		return set_bool(ps, k, v, &vm->autostart);
 	case K_RNG:
 		return set_bool(ps, k, v, &vm->rng);
+	case K_NET:
+		return set_text(ps, k, v, vm->net, sizeof(vm->net));
+	case K_MAC:
+		return set_mac(ps, v, vm->mac);
 	case NKEYS:
 		break;
 	}

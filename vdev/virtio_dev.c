@@ -148,6 +148,8 @@ static bool mem_read(void *dev, uint64_t addr, unsigned size, uint32_t *value)
 	*value = virtio_pci_mmio_read(&d->pci, (uint32_t)off, size);
 	drain_locked(d);
 	unlock_and_deliver(d);
+	if (d->model->flush)
+		d->model->flush(d);
 	return true;
 }
 
@@ -164,6 +166,8 @@ static bool mem_write(void *dev, uint64_t addr, unsigned size, uint32_t value)
 	virtio_pci_mmio_write(&d->pci, (uint32_t)off, size, value);
 	drain_locked(d);
 	unlock_and_deliver(d);
+	if (d->model->flush)
+		d->model->flush(d);
 	return true;
 }
 
@@ -188,6 +192,28 @@ void virtio_dev_push(struct virtio_dev *d, unsigned q, uint32_t written)
 		broken(d, q);
 	else if (rc > 0)
 		virtio_pci_signal_queue(&d->pci, q);
+}
+
+int64_t virtio_dev_read(struct virtio_dev *d, uint64_t offset, void *buf, uint32_t len)
+{
+	return vq_chain_read(&d->chain, &guest_mem, d->vm, offset, buf, len);
+}
+
+void virtio_dev_begin(struct virtio_dev *d)
+{
+	spin_lock(&d->lock);
+}
+
+void virtio_dev_end(struct virtio_dev *d)
+{
+	drain_locked(d);
+	unlock_and_deliver(d);
+}
+
+bool virtio_dev_live(const struct virtio_dev *d)
+{
+	return (d->pci.status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) ==
+	       VIRTIO_STATUS_DRIVER_OK;
 }
 
 int64_t virtio_dev_write(struct virtio_dev *d, uint64_t offset, const void *buf, uint32_t len)

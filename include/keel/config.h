@@ -35,6 +35,8 @@ struct cfg_vm {
 	uint64_t cpus[CFG_MAX_CPUS / 64]; /* pinning bitmap; all zero: any CPU */
 	bool autostart;
 	bool rng; /* a virtio-rng device fed by the host CPU's RDRAND */
+	char net[CFG_NAME_MAX]; /* virtual switch of its virtio-net NIC, "" for none */
+	uint8_t mac[6]; /* the NIC's MAC; all zero: derived from the VM's name */
 	int line; /* line of the [vm NAME] header, for later messages */
 };
 

@@ -21,7 +21,8 @@ int vdev_create_all(struct vm *vm, char *err, size_t errlen);
 void vdev_destroy_all(struct vm *vm);
 void vdev_flush_all(struct vm *vm);
 
-extern const struct vdev_type vdev_pc_platform, vdev_uart16550, vdev_debug_exit, vdev_virtio_rng;
+extern const struct vdev_type vdev_pc_platform, vdev_uart16550, vdev_debug_exit, vdev_virtio_rng,
+    vdev_virtio_net;
 
 /* The serial console of a VM (vdev/uart16550.c). */
 struct uart16550;

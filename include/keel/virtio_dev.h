@@ -27,6 +27,9 @@ struct virtio_model {
 	const char *name; /* "virtio-rng": for log lines */
 	/* The driver notified queue Q: take its chains (virtio_dev_pop/push). */
 	void (*notify)(struct virtio_dev *d, unsigned q);
+	/* Optional: runs after each access, the device lock dropped (to hand
+	 * work to other devices, e.g. frames to a switch). */
+	void (*flush)(struct virtio_dev *d);
 };
 
 #define VIRTIO_DEV_OUTBOX 40
@@ -58,6 +61,15 @@ void virtio_dev_destroy(struct virtio_dev *d);
 int virtio_dev_pop(struct virtio_dev *d, unsigned q);
 /* Complete d->chain's head with WRITTEN bytes and interrupt if asked. */
 void virtio_dev_push(struct virtio_dev *d, unsigned q, uint32_t written);
+/* Bytes from the chain's readable part at OFFSET; -1 on a guest fault. */
+int64_t virtio_dev_read(struct virtio_dev *d, uint64_t offset, void *buf, uint32_t len);
+/* Work on the device from outside its guest's accesses (a frame arriving):
+ * begin takes the lock; end acts on what the transport raised, drops the
+ * lock and delivers the interrupts (no flush). */
+void virtio_dev_begin(struct virtio_dev *d);
+void virtio_dev_end(struct virtio_dev *d);
+/* Whether the driver has set DRIVER_OK (and no reset is needed). */
+bool virtio_dev_live(const struct virtio_dev *d);
 /* Bytes into the chain's writable part at OFFSET; -1 on a guest fault. */
 int64_t virtio_dev_write(struct virtio_dev *d, uint64_t offset, const void *buf, uint32_t len);
 

@@ -100,6 +100,7 @@ struct vm;
 struct pc_platform;
 struct apic;
 struct virtio_dev;
+struct net;
 
 struct vcpu {
 	struct vm *vm;
@@ -146,6 +147,7 @@ struct vm {
 	struct uart16550 *uart;
 	struct pc_platform *platform; /* PIC, PIT, RTC (vdev/pc_platform.c) */
 	struct virtio_dev *rng; /* virtio-rng, if configured (vdev/virtio_rng.c) */
+	struct net *net; /* virtio-net NIC, if configured (vdev/virtio_net.c) */
 	/* Published by the platform for the exit path's quick check. */
 	volatile uint64_t irq_deadline; /* next timer work, UINT64_MAX if none */
 	volatile bool irq_pending; /* the interrupt controller signals INTR */

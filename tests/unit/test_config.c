@@ -507,7 +507,7 @@ static void test_error_classes(void **state)
 	expect_error(
 	    "[vm web1]\nkernel = k\nmemroy = 64M\nmemory = 64M\n", 3,
 	    "unknown key 'memroy' in [vm web1] (expected one of: kernel, image, cmdline, "
-	    "initrd, load-address, entry, memory, vcpus, weight, cap, cpus, autostart, rng)");
+	    "initrd, load-address, entry, memory, vcpus, weight, cap, cpus, autostart, rng, net, mac)");
 	expect_error("[vm a]\nkernel = k\nmemory = 2M\ntimeslice = 1ms\n", 4,
 		     "'timeslice' belongs in [keel]");
 	expect_error("[vmm a]\nkernel = k\n", 1,
@@ -619,6 +619,19 @@ static void test_text_limits(void **state)
 	expect_error(text, 3, "cmdline: 'cccc");
 	assert_true(strstr(errs.msg[0], "...' is too long (1024 characters, at most 1023)"));
 
+	/* NIC: a switch name and a MAC. */
+	assert_int_equal(
+	    parse("[vm a]\nkernel = k\nmemory = 2M\nnet = lan\nmac = 52:54:00:Ab:cD:0f\n"), 0);
+	assert_string_equal(vm->net, "lan");
+	assert_memory_equal(vm->mac, ((const uint8_t[]){0x52, 0x54, 0, 0xAB, 0xCD, 0x0F}), 6);
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\nmac = 01:00:5e:00:00:01\n", 4,
+		     "is a multicast address");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\nmac = 52:54:00:12:34\n", 4,
+		     "is not a MAC address");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\nmac = 52:54:00:12:34:567\n", 4,
+		     "is not a MAC address");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\nmac = 52-54-00-12-34-56\n", 4,
+		     "is not a MAC address");
 	expect_error("[vm a]\nkernel = k\ncmdline = a\tb\nmemory = 2M\n", 3,
 		     "contains a tab or other control character");
 	expect_error("[vm a]\nimage = \"\"\nmemory = 2M\nload-address = 0\n", 2,
