@@ -41,6 +41,7 @@
 #define E1_ECX_SVM (1u << 2)
 #define E1_ECX_SKINIT (1u << 12)
 #define E1_ECX_WDT (1u << 13)
+#define E1_ECX_MONITORX (1u << 29) /* MONITORX/MWAITX: intercepted like MONITOR/MWAIT */
 /* Leaf 0x80000007 */
 #define E7_EDX_INVARIANT_TSC (1u << 8)
 
@@ -88,7 +89,7 @@ void cpuid_policy_init(void)
 		host(l, 0, ext[l - EXT_BASE]);
 	ext[0][0] = ext_max;
 	if (ext_max >= 0x80000001)
-		ext[1][2] &= ~(E1_ECX_SVM | E1_ECX_SKINIT | E1_ECX_WDT);
+		ext[1][2] &= ~(E1_ECX_SVM | E1_ECX_SKINIT | E1_ECX_WDT | E1_ECX_MONITORX);
 	if (ext_max >= 0x80000008)
 		/* AMD's speculation controls (IBPB, IBRS, STIBP, SSBD...): as leaf 7. */
 		ext[8][1] &= ~((1u << 12) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) |

@@ -1,5 +1,7 @@
 /* Linux x86 boot protocol (Documentation/x86/boot.rst): a bzImage is entered
- * through its 32-bit entry point with a "zero page" (struct boot_params)
+ * through its 64-bit entry point (if its xloadflags offer one: long mode,
+ * 0-4 GiB identity-mapped, at code32_start + 0x200) or else its 32-bit one
+ * (protected mode, paging off), with a "zero page" (struct boot_params)
  * describing memory (e820), the command line and the initramfs. The image,
  * its header fields and the initramfs are all checked against the file and
  * the VM's RAM before anything is copied. */
@@ -21,6 +23,7 @@
 #define HDR_RAMDISK_SIZE 0x21C
 #define HDR_CMD_LINE_PTR 0x228
 #define HDR_INITRD_ADDR_MAX 0x22C
+#define HDR_XLOADFLAGS 0x236
 #define HDR_CMDLINE_SIZE 0x238
 #define HDR_INIT_SIZE 0x260
 #define BP_ACPI_RSDP_ADDR 0x070
@@ -30,9 +33,12 @@
 #define BP_E820_TABLE 0x2D0
 #define BP_SIZE 0x1000
 #define LOADFLAG_LOADED_HIGH 0x01
+#define XLF_KERNEL_64 0x01 /* the 64-bit entry at code32_start + 0x200 exists */
+#define ENTRY_64_OFFSET 0x200
 
 /* Guest-physical layout Keel uses for Linux guests. */
 #define GDT_GPA 0x5000
+#define PAGE_TABLES_GPA 0x9000 /* PML4, PDPT, 4 PDs: 0-4 GiB in 2 MiB pages */
 #define BOOT_PARAMS_GPA 0x7000
 #define CMDLINE_GPA 0x8000
 #define KERNEL_GPA 0x100000
@@ -64,19 +70,53 @@ bool loader_is_bzimage(const uint8_t *img, uint64_t size)
 	       !memcmp(img + HDR_MAGIC, "HdrS", 4);
 }
 
-static void set_linux_entry(struct vcpu *v, uint32_t entry)
+/* The identity map the 64-bit entry needs (the kernel, the zero page and
+ * the command line; all of 0-4 GiB here), in low memory the kernel may
+ * reuse once it has its own tables. */
+static int write_page_tables(struct vm *vm)
+{
+	const uint64_t rw = 0x3, large = 0x80;
+	uint64_t e[64];
+
+	/* Guest RAM is zeroed before loading: only the used entries are written. */
+	e[0] = (PAGE_TABLES_GPA + 0x1000) | rw; /* PML4[0] -> PDPT */
+	if (copy_to_guest(vm, PAGE_TABLES_GPA, e, 8))
+		return -1;
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t pd = PAGE_TABLES_GPA + 0x2000 + 0x1000 * i;
+		e[0] = pd | rw; /* PDPT[i] -> PD i */
+		if (copy_to_guest(vm, PAGE_TABLES_GPA + 0x1000 + 8 * i, e, 8))
+			return -1;
+		for (unsigned j = 0; j < 512; j += 64) {
+			for (unsigned k = 0; k < 64; k++)
+				e[k] = ((uint64_t)i << 30) | ((uint64_t)(j + k) << 21) | rw | large;
+			if (copy_to_guest(vm, pd + 8 * j, e, sizeof(e)))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void set_linux_entry(struct vcpu *v, uint32_t entry, bool long_mode)
 {
 	struct vcpu_sregs s = {0};
-	const uint64_t gdt[4] = {0, 0, 0x00CF9B000000FFFFULL, 0x00CF93000000FFFFULL};
+	const uint64_t gdt[4] = {0, 0, long_mode ? 0x00AF9B000000FFFFULL : 0x00CF9B000000FFFFULL,
+				 0x00CF93000000FFFFULL};
 
 	copy_to_guest(v->vm, GDT_GPA, gdt, sizeof(gdt));
-	s.cs = (struct seg){.sel = BOOT_CS, .ar = 0xC9B, .limit = 0xFFFFFFFF};
+	s.cs = (struct seg){.sel = BOOT_CS, .ar = long_mode ? 0xA9B : 0xC9B, .limit = 0xFFFFFFFF};
 	s.ds = (struct seg){.sel = BOOT_DS, .ar = 0xC93, .limit = 0xFFFFFFFF};
 	s.es = s.fs = s.gs = s.ss = s.ds;
 	s.tr = (struct seg){.sel = 0, .ar = 0x8B, .limit = 0xFFFF};
 	s.ldtr = (struct seg){.sel = 0, .ar = 0x82, .limit = 0xFFFF};
 	s.gdtr = (struct seg){.base = GDT_GPA, .limit = sizeof(gdt) - 1};
 	s.cr0 = 0x11;
+	if (long_mode) {
+		s.cr0 |= 0x80000000ULL; /* PG */
+		s.cr3 = PAGE_TABLES_GPA;
+		s.cr4 = 0x20; /* PAE */
+		s.efer = 0x500; /* LME, LMA */
+	}
 	s.pat = 0x0007040600070406ULL;
 	backend->set_sregs(v, &s);
 	memset(&v->regs, 0, sizeof(v->regs));
@@ -159,6 +199,10 @@ int loader_load_linux(struct vm *vm, const uint8_t *img, uint64_t size, const ui
 	    copy_to_guest(vm, BOOT_PARAMS_GPA, bp, sizeof(bp)) ||
 	    copy_to_guest(vm, CMDLINE_GPA, cmd, cmd_len))
 		return ERR("cannot copy the kernel into guest memory");
-	set_linux_entry(vm->vcpu[0], KERNEL_GPA);
+	bool long_mode = (img[HDR_XLOADFLAGS] & XLF_KERNEL_64) != 0;
+	if (long_mode && write_page_tables(vm))
+		return ERR("cannot write the page tables into guest memory");
+	set_linux_entry(vm->vcpu[0], long_mode ? KERNEL_GPA + ENTRY_64_OFFSET : KERNEL_GPA,
+			long_mode);
 	return 0;
 }

@@ -173,6 +173,7 @@ def test_two_vcpu_linux_runs_two_busy_processes_in_parallel(rig):
     assert re.search(r"keel: vm duo: stopped: powered off by the guest .*on CPU 0,1", out)
     serial = re.search(r"^\[duo\]\s+4:\s+(\d+)\s+(\d+)\s+IO-APIC\s+4-edge\s+ttyS0$", out, re.M)
     assert serial and int(serial.group(2)) > 0, "no serial interrupt reached vCPU 1"
+    # The backtrace request: the CPU that runs it NMIs the other one.
     nmi = re.search(r"^\[duo\] NMI:\s+(\d+)\s+(\d+)\s", out, re.M)
-    assert nmi and int(nmi.group(2)) >= 1, "vCPU 1 took no NMI"
+    assert nmi and int(nmi.group(1)) + int(nmi.group(2)) >= 1, "no vCPU took an NMI"
     assert_clean_end(run, "duo")
