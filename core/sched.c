@@ -151,6 +151,20 @@ static void wake_sleepers(void)
 	sched_lock_drop();
 }
 
+/* After the host timer fired (or an idle CPU woke): the boot CPU's tick
+ * work (the shell, waking sleepers), or any CPU's sleeper that is due. */
+static void after_timer(struct cpu *c, uint64_t *ticks_seen)
+{
+	c->timer_fired = false;
+	if (c->id == 0 && c->ticks != *ticks_seen) {
+		*ticks_seen = c->ticks;
+		shell_poll();
+		wake_sleepers();
+	} else if (time_ns() >= sleepers_deadline) {
+		wake_sleepers();
+	}
+}
+
 /* True when no vCPU of VM can ever run again: all halted with interrupts
  * off, dead or waiting for a SIPI nobody can send. */
 static bool vm_all_halted_locked(const struct vm *vm)
@@ -192,16 +206,8 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 		backend->vcpu_run(v, &exit);
 		v->exits[exit.kind]++;
 		exit_dispatch(v, &exit);
-		if (c->timer_fired) {
-			c->timer_fired = false;
-			if (c->id == 0 && c->ticks != ticks_seen) {
-				ticks_seen = c->ticks;
-				shell_poll();
-				wake_sleepers();
-			} else if (time_ns() >= sleepers_deadline) {
-				wake_sleepers();
-			}
-		}
+		if (c->timer_fired)
+			after_timer(c, &ticks_seen);
 	}
 	backend->vcpu_put(v);
 	/* The guest's XCR0 is whatever is loaded now: not every CPU reports
@@ -260,14 +266,7 @@ void sched_loop(struct cpu *c)
 			host_timer_want(c, sleepers_deadline);
 			idle_wait();
 			c->idle_ns += time_ns() - now;
-			c->timer_fired = false;
-			if (c->id == 0 && c->ticks != ticks_seen) {
-				ticks_seen = c->ticks;
-				shell_poll();
-				wake_sleepers();
-			} else if (time_ns() >= sleepers_deadline) {
-				wake_sleepers();
-			}
+			after_timer(c, &ticks_seen);
 			continue;
 		}
 		run_slice(c, v);

@@ -135,9 +135,10 @@ static bool in_bar(struct virtio_dev *d, uint64_t addr, uint64_t *off)
 	return true;
 }
 
-static bool mem_read(void *dev, uint64_t addr, unsigned size, uint32_t *value)
+/* A BAR 0 access: false if BAR 0 does not decode ADDR. */
+static bool mem_access(struct virtio_dev *d, uint64_t addr, unsigned size, uint32_t *value,
+		       bool write)
 {
-	struct virtio_dev *d = dev;
 	uint64_t off;
 
 	spin_lock(&d->lock);
@@ -145,7 +146,10 @@ static bool mem_read(void *dev, uint64_t addr, unsigned size, uint32_t *value)
 		spin_unlock(&d->lock);
 		return false;
 	}
-	*value = virtio_pci_mmio_read(&d->pci, (uint32_t)off, size);
+	if (write)
+		virtio_pci_mmio_write(&d->pci, (uint32_t)off, size, *value);
+	else
+		*value = virtio_pci_mmio_read(&d->pci, (uint32_t)off, size);
 	drain_locked(d);
 	unlock_and_deliver(d);
 	if (d->model->flush)
@@ -153,22 +157,14 @@ static bool mem_read(void *dev, uint64_t addr, unsigned size, uint32_t *value)
 	return true;
 }
 
+static bool mem_read(void *dev, uint64_t addr, unsigned size, uint32_t *value)
+{
+	return mem_access(dev, addr, size, value, false);
+}
+
 static bool mem_write(void *dev, uint64_t addr, unsigned size, uint32_t value)
 {
-	struct virtio_dev *d = dev;
-	uint64_t off;
-
-	spin_lock(&d->lock);
-	if (!in_bar(d, addr, &off)) {
-		spin_unlock(&d->lock);
-		return false;
-	}
-	virtio_pci_mmio_write(&d->pci, (uint32_t)off, size, value);
-	drain_locked(d);
-	unlock_and_deliver(d);
-	if (d->model->flush)
-		d->model->flush(d);
-	return true;
+	return mem_access(dev, addr, size, &value, true);
 }
 
 static const struct pci_dev_ops virtio_dev_pci_ops = {cfg_read, cfg_write, mem_read, mem_write};
