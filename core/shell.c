@@ -117,6 +117,15 @@ static void cmd_resume(const char *arg)
 	klog("vm %s: resumed", vm->name);
 }
 
+/* Under vm->lock a VM's devices cannot be freed (core/vm.c destroys them
+ * under it), and a VM seen running or paused has them. Not sched_lock:
+ * console input raises the UART's interrupt, whose delivery may take
+ * sched_lock while a vCPU holds the UART's lock. */
+static bool vm_alive_locked(const struct vm *vm)
+{
+	return (vm->state == VM_RUNNING || vm->state == VM_PAUSED) && vm->uart;
+}
+
 static void cmd_console(const char *arg)
 {
 	struct vm *vm = named_vm(arg);
@@ -129,6 +138,11 @@ static void cmd_console(const char *arg)
 	}
 	kprintf("attached to %s; press Ctrl-] to detach\n", vm->name);
 	vmconsole_attach(vm);
+	/* What the guest printed without a line end yet (a shell's prompt). */
+	spin_lock(&vm->lock);
+	if (vm_alive_locked(vm))
+		uart16550_show_partial_line(vm->uart);
+	spin_unlock(&vm->lock);
 }
 
 static void cmd_stats(const char *arg)
@@ -249,22 +263,15 @@ static void detach(struct vm *vm)
 	prompt();
 }
 
-/* A running or paused VM's devices cannot be freed while sched_lock is
- * held (stopping marks the VM first, under the lock). */
-static bool vm_alive_locked(const struct vm *vm)
-{
-	return (vm->state == VM_RUNNING || vm->state == VM_PAUSED) && vm->uart;
-}
-
 /* Console input for the attached VM: false when its UART is full. */
 static bool attached_input(struct vm *vm)
 {
 	bool alive, room;
 
-	sched_lock_take();
+	spin_lock(&vm->lock);
 	alive = vm_alive_locked(vm);
 	room = alive && uart16550_rx_room(vm->uart);
-	sched_lock_drop();
+	spin_unlock(&vm->lock);
 	if (!alive) {
 		detach(vm);
 		return true;
@@ -279,10 +286,10 @@ static bool attached_input(struct vm *vm)
 		detach(vm);
 		return true;
 	}
-	sched_lock_take();
+	spin_lock(&vm->lock);
 	if (vm_alive_locked(vm))
 		uart16550_receive(vm->uart, &c, 1);
-	sched_lock_drop();
+	spin_unlock(&vm->lock);
 	return true;
 }
 

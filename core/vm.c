@@ -98,6 +98,12 @@ static void free_ram(struct vm *vm)
 
 static void free_resources(struct vm *vm)
 {
+	/* Devices first, under vm->lock: the shell feeds console input under it,
+	 * and once they are gone nothing can raise an interrupt into the vCPUs
+	 * freed below (a switch delivering a frame, the console). */
+	spin_lock(&vm->lock);
+	vdev_destroy_all(vm);
+	spin_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpu[i];
 		if (!v)
@@ -110,7 +116,6 @@ static void free_resources(struct vm *vm)
 		vm->vcpu[i] = NULL;
 	}
 	vm->nvcpus = 0;
-	vdev_destroy_all(vm);
 	free_ram(vm);
 	backend->vm_destroy(vm);
 }

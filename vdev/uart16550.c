@@ -80,6 +80,15 @@ static void transmit(struct uart16550 *u, uint8_t c)
 	}
 }
 
+void uart16550_show_partial_line(struct uart16550 *u)
+{
+	spin_lock(&u->lock);
+	for (unsigned i = 0; i < u->s.line_len; i++)
+		vmconsole_raw(u->vm, u->s.line[i]);
+	u->s.line_len = 0;
+	spin_unlock(&u->lock);
+}
+
 static uint32_t uart_read_locked(struct uart16550 *u, uint64_t off, unsigned size);
 
 static uint32_t uart_read(void *dev, uint64_t off, unsigned size)

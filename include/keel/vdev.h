@@ -28,6 +28,8 @@ extern const struct vdev_type vdev_pc_platform, vdev_uart16550, vdev_debug_exit,
 struct uart16550;
 /* Bytes typed at an attached console, for the guest to read. */
 void uart16550_receive(struct uart16550 *u, const char *buf, size_t n);
+/* A console was just attached: show the guest's unfinished output line. */
+void uart16550_show_partial_line(struct uart16550 *u);
 /* Bytes the receive FIFO can still take: the console reads no faster. */
 size_t uart16550_rx_room(struct uart16550 *u);
 

@@ -75,7 +75,8 @@ def test_two_linux_vms_ping_and_copy_a_file_over_the_switch(rig):
                       "httpd -p 80 -h /www", "sleep 20",
                       extra="net = lan\nmac = 52:54:00:00:00:0b")
     client = linux_vm("a", up, "ip addr add 10.0.0.1/24 dev eth0", "cat /sys/class/net/eth0/address",
-                      "ping -c 3 -w 60 10.0.0.2", "wget -q -O /tmp/f http://10.0.0.2/f",
+                      "for i in $(seq 90); do ping -c 1 -W 1 10.0.0.2 >/dev/null && break; done",
+                      "ping -c 3 10.0.0.2", "wget -q -O /tmp/f http://10.0.0.2/f",
                       "md5sum /tmp/f", extra="net = lan")
     run = rig.boot("[keel]\npoweroff-when-idle = yes\n" + server + client, mem="768M",
                    timeout=900)  # a bound, not a wait
