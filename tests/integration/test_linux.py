@@ -157,9 +157,11 @@ def test_two_vcpu_linux_runs_two_busy_processes_in_parallel(rig):
                      f"{busy}&{busy}&wait", "grep '^cpu[01] ' /proc/stat",
                      # The serial port's interrupt moved to vCPU 1 by the
                      # IOAPIC; an NMI IPI to every vCPU (a backtrace).
-                     # Linux moves an edge IRQ at its next interrupt: the
-                     # serial port gets plenty after the move.
-                     "echo 2 >/proc/irq/4/smp_affinity", "seq 1 300 | tr '\\n' ' '",
+                     # Linux moves an edge IRQ at its next interrupt: after
+                     # the move, separate bursts of output, each of which
+                     # needs its own transmit interrupt.
+                     "echo 2 >/proc/irq/4/smp_affinity",
+                     "for i in 1 2 3 4 5 6; do echo burst-$i; usleep 50000; done",
                      "echo irq-moved",
                      "grep ttyS0 /proc/interrupts", "echo l >/proc/sysrq-trigger",
                      "grep NMI: /proc/interrupts",
