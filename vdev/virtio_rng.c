@@ -3,7 +3,7 @@
  * conditioned hardware source. A VM gets one with `rng = yes`; a CPU
  * without RDRAND refuses to start such a VM rather than give it weaker
  * bytes. */
-#include <arch/x86.h>
+#include <arch/random.h>
 #include <keel/console.h>
 #include <keel/vdev.h>
 #include <keel/virtio_dev.h>
@@ -16,25 +16,6 @@
 #define CHUNK 256 /* bytes generated per copy into the guest */
 #define CHAIN_MAX 4096 /* bytes per request: the driver asks for less */
 
-static bool rdrand64(uint64_t *v)
-{
-	for (int i = 0; i < 10; i++) { /* Intel: retry a few times on underflow */
-		unsigned char ok;
-		__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
-		if (ok)
-			return true;
-	}
-	return false;
-}
-
-static bool have_rdrand(void)
-{
-	uint32_t a, b, c, d;
-
-	cpuid(1, 0, &a, &b, &c, &d);
-	return c & (1u << 30);
-}
-
 static void rng_notify(struct virtio_dev *d, unsigned q)
 {
 	uint64_t buf[CHUNK / 8];
@@ -45,7 +26,7 @@ static void rng_notify(struct virtio_dev *d, unsigned q)
 		while (done < want) {
 			uint32_t n = want - done < CHUNK ? (uint32_t)(want - done) : CHUNK;
 			unsigned words = (n + 7) / 8, got = 0;
-			while (got < words && rdrand64(&buf[got]))
+			while (got < words && arch_random64(&buf[got]))
 				got++;
 			if (got * 8 < n)
 				n = got * 8; /* the source ran dry: hand over what there is */
@@ -71,7 +52,7 @@ static int rng_create(struct vm *vm)
 
 	if (!vm->cfg->rng)
 		return 0;
-	if (!have_rdrand()) {
+	if (!arch_has_random()) {
 		klog("vm %s: rng = yes, but this CPU has no RDRAND to feed virtio-rng", vm->name);
 		return -1;
 	}
