@@ -61,8 +61,9 @@ $(BUILD)/guests/vmlinuz:
 	@tools/fetch-linux $(BUILD)/linux
 	@mkdir -p $(dir $@) && cp $(BUILD)/linux/vmlinuz $@
 # The virtio drivers are modules in Debian's kernel: the initramfs carries
-# them (with their dependencies) and init loads them.
-LINUX_MODULES := virtio_pci virtio_rng virtio_net
+# them (with their dependencies) and init loads them; ext4 (which mounts
+# busybox mke2fs's ext2) is for the virtio disk tests.
+LINUX_MODULES := virtio_pci virtio_rng virtio_net virtio_blk virtio_console ext4 crc32c_generic
 $(BUILD)/guests/linux-initrd.img: tools/mkinitramfs $(BUILD)/guests/vmlinuz
 	@mkdir -p $(dir $@)
 	@tools/mkinitramfs $@ --modules-from $(BUILD)/linux/root $(addprefix --module ,$(LINUX_MODULES))

@@ -19,6 +19,8 @@
 #define MIB (1024ULL * 1024)
 #define MEM_MIN (2 * MIB)
 #define MEM_MAX (64 * 1024 * MIB)
+#define DISK_MIN MIB
+#define DISK_MAX (16ULL * 1024 * 1024 * MIB)
 #define MEM_ALIGN (2 * MIB) /* guest RAM is mapped with 2 MiB pages */
 #define TIMESLICE_DEFAULT_US 10000
 #define WEIGHT_DEFAULT 256
@@ -45,6 +47,9 @@ enum key {
 	K_POWEROFF,
 	K_TIMESLICE,
 	K_DEBUG,
+	K_DATASTORE,
+	K_DATASTORE_FORMAT,
+	K_UPLINK,
 	K_KERNEL,
 	K_IMAGE,
 	K_CMDLINE,
@@ -60,6 +65,11 @@ enum key {
 	K_RNG,
 	K_NET,
 	K_MAC,
+	K_VLAN,
+	K_VIRTIO_CONSOLE,
+	K_DISK,
+	K_DISK_SIZE,
+	K_DISK_IMAGE,
 	NKEYS
 };
 #define FIRST_VM_KEY K_KERNEL
@@ -67,6 +77,9 @@ static const char *const key_names[NKEYS] = {
     "poweroff-when-idle",
     "timeslice",
     "debug-commands",
+    "datastore",
+    "datastore-format",
+    "uplink",
     "kernel",
     "image",
     "cmdline",
@@ -82,11 +95,18 @@ static const char *const key_names[NKEYS] = {
     "rng",
     "net",
     "mac",
+    "vlan",
+    "virtio-console",
+    "disk",
+    "disk-size",
+    "disk-image",
 };
-#define KEEL_KEY_LIST "poweroff-when-idle, timeslice, debug-commands"
+#define KEEL_KEY_LIST                                                                  \
+	"poweroff-when-idle, timeslice, debug-commands, datastore, datastore-format, " \
+	"uplink"
 #define VM_KEY_LIST                                                                         \
 	"kernel, image, cmdline, initrd, load-address, entry, memory, vcpus, weight, cap, " \
-	"cpus, autostart, rng, net, mac"
+	"cpus, autostart, rng, net, mac, vlan, virtio-console, disk, disk-size, disk-image"
 
 enum section {
 	SEC_NONE, /* before the first header: keys are errors */
@@ -377,6 +397,31 @@ static bool set_text(struct parser *ps, enum key k, struct span v, char *dst, si
 	return true;
 }
 
+/* "lan eth0": a virtual switch and the host NIC it reaches the world by. */
+static bool set_uplink(struct parser *ps, struct span v)
+{
+	size_t blank = 0;
+	struct span sw, dev;
+	char name[CFG_NAME_MAX], nic[sizeof(ps->out->uplink_dev)];
+
+	while (blank < v.n && !is_blank(v.p[blank]))
+		blank++;
+	sw = (struct span){v.p, blank};
+	dev = trim(after(v, blank));
+	if (!sw.n || !dev.n || find(dev, ' ') < dev.n || find(dev, '\t') < dev.n) {
+		report(ps, ps->line,
+		       "uplink: " Q " is not 'SWITCH DEVICE' (write e.g. uplink = lan eth0)",
+		       QARG(v));
+		return false;
+	}
+	if (!set_text(ps, K_UPLINK, sw, name, sizeof(name)) ||
+	    !set_text(ps, K_UPLINK, dev, nic, sizeof(nic)))
+		return false;
+	memcpy(ps->out->uplink_switch, name, sizeof(name));
+	memcpy(ps->out->uplink_dev, nic, sizeof(nic));
+	return true;
+}
+
 /* "0-1,3": CPU numbers and inclusive ranges; overlaps are harmless. */
 static bool set_cpus(struct parser *ps, struct span v, uint64_t *bitmap)
 {
@@ -491,6 +536,28 @@ static bool set_key(struct parser *ps, enum key k, struct span v)
 		return set_text(ps, k, v, vm->net, sizeof(vm->net));
 	case K_MAC:
 		return set_mac(ps, v, vm->mac);
+	case K_VLAN:
+		if (!get_number(ps, k, v, no_units, 1, 4094, "a VLAN ID from 1 to 4094", "1..4094",
+				&n))
+			return false;
+		vm->vlan = (uint16_t)n;
+		return true;
+	case K_VIRTIO_CONSOLE:
+		return set_bool(ps, k, v, &vm->virtio_console);
+	case K_DISK:
+		return set_text(ps, k, v, vm->disk, sizeof(vm->disk));
+	case K_DISK_SIZE:
+		return get_number(ps, k, v, size_units, DISK_MIN, DISK_MAX,
+				  "a size (use a number with K, M or G, e.g. 8G)", "1M..16T",
+				  &vm->disk_size);
+	case K_DISK_IMAGE:
+		return set_text(ps, k, v, vm->disk_image, sizeof(vm->disk_image));
+	case K_DATASTORE:
+		return set_text(ps, k, v, ps->out->datastore, sizeof(ps->out->datastore));
+	case K_DATASTORE_FORMAT:
+		return set_bool(ps, k, v, &ps->out->datastore_format);
+	case K_UPLINK:
+		return set_uplink(ps, v);
 	case NKEYS:
 		break;
 	}
@@ -556,6 +623,15 @@ static void finish_vm(struct parser *ps)
 		       "cap: %u%% is more than %u vCPU(s) can use (at most "
 		       "%u%%, or 0 for no cap)",
 		       (unsigned)vm->cap_pct, (unsigned)vm->vcpus, 100 * (unsigned)vm->vcpus);
+	if (seen[K_VLAN] && !seen[K_NET])
+		report(ps, seen[K_VLAN], "vlan needs a NIC: add 'net = SWITCH' to " VM_FMT,
+		       VM_ARG(vm));
+	for (enum key k = K_DISK_SIZE; k <= K_DISK_IMAGE; k++)
+		if (seen[k] && !seen[K_DISK])
+			report(
+			    ps, seen[k],
+			    "%s needs a disk: add 'disk = NAME' (the datastore volume) to " VM_FMT,
+			    key_names[k], VM_ARG(vm));
 	if (ps->errors > ps->vm_errors)
 		ps->dropped |= 1ULL << (ps->declared - 1);
 }
@@ -720,6 +796,12 @@ static void parse_assignment(struct parser *ps, struct span s, bool unterminated
 			ps->out->timeslice_us = TIMESLICE_DEFAULT_US;
 		if (k == K_DEBUG)
 			ps->out->debug_commands = false;
+		if (k == K_DATASTORE)
+			ps->out->datastore[0] = '\0';
+		if (k == K_DATASTORE_FORMAT)
+			ps->out->datastore_format = false;
+		if (k == K_UPLINK)
+			ps->out->uplink_switch[0] = ps->out->uplink_dev[0] = '\0';
 		return;
 	}
 	ps->seen[k] = ps->line;

@@ -9,8 +9,10 @@
 #include <keel/bootinfo.h>
 #include <keel/config.h>
 #include <keel/console.h>
+#include <keel/datastore.h>
 #include <keel/exit.h>
 #include <keel/heap.h>
+#include <keel/host_driver.h>
 #include <keel/host_timer.h>
 #include <keel/mem.h>
 #include <keel/panic.h>
@@ -19,6 +21,7 @@
 #include <keel/sched.h>
 #include <keel/smp.h>
 #include <keel/string.h>
+#include <keel/vswitch.h>
 
 #define KEEL_VERSION "0.1"
 
@@ -85,6 +88,7 @@ static void load_config(void)
 	power_off_when_idle = config.poweroff_when_idle;
 	shell_debug_commands = config.debug_commands;
 	sched_timeslice_ns = config.timeslice_us * 1000;
+	datastore_mount(&config); /* VMs with disks fail to start if it does not mount */
 	for (unsigned i = 0; i < config.nvms; i++) {
 		const struct cfg_vm *c = &config.vms[i];
 		for (unsigned cpu = ncpus; cpu < CFG_MAX_CPUS; cpu++)
@@ -95,6 +99,10 @@ static void load_config(void)
 		if (!vm_create(c))
 			klog("vm %s: cannot create: out of memory", c->name);
 	}
+	const char *why = vswitch_setup_uplink(&config);
+	if (why)
+		klog("config: %s: uplink = %s %s: %s", config_name, config.uplink_switch,
+		     config.uplink_dev, why);
 }
 
 static void start_vms(void)
@@ -187,6 +195,9 @@ void kmain(uint32_t magic, uint32_t info)
 		panic("cannot enable %s on the boot CPU", backend->name);
 	cpuid_policy_init();
 	sched_init();
+	/* Before the other CPUs start: they then never hold a stale
+	 * translation of the device registers the drivers map uncached. */
+	host_drivers_init();
 
 	smp_start_cpus();
 	for (unsigned i = 1; i < ncpus; i++)

@@ -13,6 +13,7 @@
 #include <keel/exit.h>
 #include <keel/host_timer.h>
 #include <keel/platform.h>
+#include <keel/netdev.h>
 #include <keel/sched.h>
 #include <keel/smp.h>
 
@@ -156,6 +157,7 @@ static void wake_sleepers(void)
 static void after_timer(struct cpu *c, uint64_t *ticks_seen)
 {
 	c->timer_fired = false;
+	netdev_poll_all(); /* host NICs are polled: see drivers/virtio_net_host.c */
 	if (c->id == 0 && c->ticks != *ticks_seen) {
 		*ticks_seen = c->ticks;
 		shell_poll();
@@ -219,16 +221,24 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 	debugregs_save(v->dr);
 }
 
+uint64_t sched_vcpu_time_locked(const struct vcpu *v)
+{
+	uint64_t since = v->on_cpu_since, now = time_ns();
+
+	return v->cpu_time_ns + (since && now > since ? now - since : 0);
+}
+
 static void after_slice(struct cpu *c, struct vcpu *v, uint64_t start)
 {
 	uint64_t now = time_ns(), ran = now - start;
 	struct vm *vm = v->vm;
 	bool finish = false, halted = false;
 
-	v->cpu_time_ns += ran;
 	c->busy_ns += ran;
 	v->ran_on[c->id / 64] |= 1ULL << (c->id % 64);
 	sched_lock_take();
+	v->cpu_time_ns += ran;
+	v->on_cpu_since = 0;
 	se_account(&v->se, ran, now);
 	vm->running_vcpus--;
 	c->current = NULL;
@@ -261,6 +271,8 @@ void sched_loop(struct cpu *c)
 		sched_lock_take();
 		struct vcpu *v = pick_locked(c, now);
 		c->current = v;
+		if (v)
+			v->on_cpu_since = now;
 		sched_lock_drop();
 		if (!v) {
 			host_timer_want(c, sleepers_deadline);

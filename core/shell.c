@@ -1,16 +1,20 @@
 /* The management shell on COM1. Polled by the boot CPU at every scheduler
  * tick; commands act through the same VM calls as everything else. */
 #include <arch/time.h>
+#include <keel/blkdev.h>
 #include <keel/console.h>
+#include <keel/datastore.h>
 #include <keel/exit.h>
 #include <keel/heap.h>
 #include <keel/mem.h>
+#include <keel/netdev.h>
 #include <keel/panic.h>
 #include <keel/pmm.h>
 #include <keel/power.h>
 #include <keel/sched.h>
 #include <keel/string.h>
 #include <keel/vdev.h>
+#include <keel/virtio_console.h>
 
 #define SHELL_LINE_MAX 128
 #define DETACH_CHAR 0x1d /* Ctrl-] */
@@ -33,7 +37,10 @@ static void cmd_help(const char *arg)
 		"  pause NAME        take a VM's vCPUs off the CPUs\n"
 		"  resume NAME       let a paused VM run again\n"
 		"  console NAME      attach to a VM's serial console; Ctrl-] detaches\n"
+		"  console NAME hvc  attach to its virtio-console (hvc0) instead\n"
 		"  stats             CPUs, memory and exits by kind\n"
+		"  disks             host disks, the datastore and its volumes\n"
+		"  nics              host NICs and their frame counters\n"
 		"  poweroff          stop everything and power the machine off\n");
 }
 
@@ -49,13 +56,38 @@ static void cmd_list(const char *arg)
 			continue;
 		sched_lock_take();
 		for (unsigned j = 0; j < vm->nvcpus; j++) {
-			ns += vm->vcpu[j]->cpu_time_ns;
+			ns += sched_vcpu_time_locked(vm->vcpu[j]);
 			for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
 				exits += vm->vcpu[j]->exits[k];
 		}
 		sched_lock_drop();
 		kprintf("%-16s %-9s %5u %7luM %10lu %10lu\n", vm->name, vm_state_name(vm->state),
 			vm->cfg->vcpus, vm->cfg->memory >> 20, exits, ns / 1000000);
+	}
+}
+
+static void cmd_disks(const char *arg)
+{
+	(void)arg;
+	kprintf("%-16s %10s %12s\n", "HOST-DISK", "BLOCK", "SIZE-MIB");
+	for (unsigned i = 0; i < blkdev_count(); i++) {
+		const struct blkdev *b = blkdev_get(i);
+		kprintf("%-16s %10u %12lu\n", b->name, b->block_size,
+			b->nblocks * b->block_size >> 20);
+	}
+	datastore_print();
+}
+
+static void cmd_nics(const char *arg)
+{
+	(void)arg;
+	kprintf("%-16s %-17s %10s %10s %10s %10s\n", "HOST-NIC", "MAC", "RX", "TX", "RX-DROP",
+		"TX-DROP");
+	for (unsigned i = 0; i < netdev_count(); i++) {
+		const struct netdev *n = netdev_get(i);
+		kprintf("%-16s %02x:%02x:%02x:%02x:%02x:%02x %10lu %10lu %10lu %10lu\n", n->name,
+			n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+			n->rx_frames, n->tx_frames, n->rx_dropped, n->tx_dropped);
 	}
 }
 
@@ -126,22 +158,56 @@ static bool vm_alive_locked(const struct vm *vm)
 	return (vm->state == VM_RUNNING || vm->state == VM_PAUSED) && vm->uart;
 }
 
+/* The same for the device behind one of its consoles. */
+static bool console_alive_locked(const struct vm *vm, enum vmconsole_port port)
+{
+	return vm_alive_locked(vm) && (port == VMCONSOLE_SERIAL || vm->console);
+}
+
+/* `console NAME` attaches to a VM's serial port, `console NAME hvc` to its
+ * virtio-console. */
 static void cmd_console(const char *arg)
 {
-	struct vm *vm = named_vm(arg);
+	enum vmconsole_port port = VMCONSOLE_SERIAL;
+	char name[CFG_NAME_MAX];
+	size_t n = 0;
 
+	while (arg[n] && arg[n] != ' ' && n < sizeof(name) - 1) {
+		name[n] = arg[n];
+		n++;
+	}
+	name[n] = '\0';
+	const char *which = arg + n;
+	while (*which == ' ')
+		which++;
+	if (!strcmp(which, "hvc") || !strcmp(which, "hvc0")) {
+		port = VMCONSOLE_HVC;
+	} else if (*which) {
+		kprintf("usage: console NAME [hvc]\n");
+		return;
+	}
+	struct vm *vm = named_vm(name);
 	if (!vm)
 		return;
 	if (vm->state == VM_STOPPED) {
 		kprintf("%s is stopped\n", vm->name);
 		return;
 	}
-	kprintf("attached to %s; press Ctrl-] to detach\n", vm->name);
-	vmconsole_attach(vm);
+	if (port == VMCONSOLE_HVC && !vm->cfg->virtio_console) {
+		kprintf("%s has no virtio-console (virtio-console = yes)\n", vm->name);
+		return;
+	}
+	kprintf("attached to %s%s; press Ctrl-] to detach\n", vm->name,
+		port == VMCONSOLE_HVC ? " hvc0" : "");
+	vmconsole_attach_port(vm, port);
 	/* What the guest printed without a line end yet (a shell's prompt). */
 	spin_lock(&vm->lock);
-	if (vm_alive_locked(vm))
-		uart16550_show_partial_line(vm->uart);
+	if (console_alive_locked(vm, port)) {
+		if (port == VMCONSOLE_HVC)
+			virtio_console_show_partial_line(vm->console);
+		else
+			uart16550_show_partial_line(vm->uart);
+	}
 	spin_unlock(&vm->lock);
 }
 
@@ -229,7 +295,8 @@ static const struct {
     {"help", cmd_help},         {"list", cmd_list},       {"ls", cmd_list},
     {"start", cmd_start},       {"stop", cmd_stop},       {"pause", cmd_pause},
     {"resume", cmd_resume},     {"console", cmd_console}, {"stats", cmd_stats},
-    {"poweroff", cmd_poweroff}, {"debug", cmd_debug},
+    {"poweroff", cmd_poweroff}, {"debug", cmd_debug},     {"disks", cmd_disks},
+    {"nics", cmd_nics},
 };
 
 static void run_line(char *l)
@@ -256,24 +323,35 @@ static void run_line(char *l)
 	kprintf("unknown command '%s'; type 'help'\n", l);
 }
 
-static void detach(struct vm *vm)
+static void detach(struct vm *vm, enum vmconsole_port port)
 {
+	uint64_t dropped = 0;
+
 	vmconsole_attach(NULL);
+	spin_lock(&vm->lock);
+	if (port == VMCONSOLE_HVC && console_alive_locked(vm, port))
+		dropped = virtio_console_input_dropped(vm->console);
+	spin_unlock(&vm->lock);
 	kprintf("\ndetached from %s\n", vm->name);
+	if (dropped)
+		kprintf("%lu typed bytes dropped so far: %s's hvc0 was not reading\n", dropped,
+			vm->name);
 	prompt();
 }
 
-/* Console input for the attached VM: false when its UART is full. */
-static bool attached_input(struct vm *vm)
+/* Console input for the attached VM: false when its UART is full. The
+ * virtio-console buffers, then drops: it never holds input back, so
+ * Ctrl-] gets through whatever the guest does. */
+static bool attached_input(struct vm *vm, enum vmconsole_port port)
 {
 	bool alive, room;
 
 	spin_lock(&vm->lock);
-	alive = vm_alive_locked(vm);
-	room = alive && uart16550_rx_room(vm->uart);
+	alive = console_alive_locked(vm, port);
+	room = alive && (port == VMCONSOLE_HVC || uart16550_rx_room(vm->uart));
 	spin_unlock(&vm->lock);
 	if (!alive) {
-		detach(vm);
+		detach(vm, port);
 		return true;
 	}
 	if (!room)
@@ -283,12 +361,16 @@ static bool attached_input(struct vm *vm)
 		return false;
 	char c = (char)ch;
 	if (c == DETACH_CHAR) {
-		detach(vm);
+		detach(vm, port);
 		return true;
 	}
 	spin_lock(&vm->lock);
-	if (vm_alive_locked(vm))
-		uart16550_receive(vm->uart, &c, 1);
+	if (console_alive_locked(vm, port)) {
+		if (port == VMCONSOLE_HVC)
+			virtio_console_receive(vm->console, &c, 1);
+		else
+			uart16550_receive(vm->uart, &c, 1);
+	}
 	spin_unlock(&vm->lock);
 	return true;
 }
@@ -298,9 +380,10 @@ void shell_poll(void)
 	int ch;
 
 	for (;;) {
-		struct vm *vm = vmconsole_attached();
+		enum vmconsole_port port;
+		struct vm *vm = vmconsole_attached_any(&port);
 		if (vm) {
-			if (!attached_input(vm))
+			if (!attached_input(vm, port))
 				break;
 			continue;
 		}
@@ -312,7 +395,7 @@ void shell_poll(void)
 			line[line_len] = '\0';
 			run_line(line);
 			line_len = 0;
-			if (!vmconsole_attached())
+			if (!vmconsole_attached_any(&port))
 				prompt();
 		} else if ((c == 0x7F || c == '\b') && line_len) {
 			line_len--;

@@ -29,7 +29,7 @@ BOCHS_IPS = 50_000_000
 
 # Keys of a [vm NAME] section whose value is a file that must travel as a
 # boot module. Add new ones here (initrd, disk images, ...) as docs/config.md grows.
-FILE_KEYS = ("kernel", "image", "initrd")
+FILE_KEYS = ("kernel", "image", "initrd", "disk-image")
 
 # What `apt-get install` fixes each missing piece (tools/packages.txt has them all).
 PACKAGE_HINTS = {

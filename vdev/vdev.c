@@ -3,9 +3,9 @@
 #include <keel/vdev.h>
 
 static const struct vdev_type *const vm_devices[] = {
-    &vdev_pc_platform, &vdev_uart16550,
-    &vdev_debug_exit,  &vdev_virtio_rng, /* after the platform: they sit on its PCI bus */
-    &vdev_virtio_net,
+    &vdev_pc_platform, &vdev_uart16550,  &vdev_debug_exit,
+    &vdev_virtio_rng, /* after the platform: they sit on its PCI bus */
+    &vdev_virtio_net,  &vdev_virtio_blk, &vdev_virtio_console,
 };
 #define NDEV (sizeof(vm_devices) / sizeof(vm_devices[0]))
 

@@ -187,7 +187,7 @@ static int net_create(struct vm *vm)
 	};
 	n->dev = virtio_dev_create(vm, NET_DEVFN, NET_BAR0, NET_INTX_IRQ, params, &net_model, n);
 	if (n->sw && n->dev)
-		n->port = vswitch_attach(n->sw, net_rx, n);
+		n->port = vswitch_attach(n->sw, cfg->vlan, net_rx, n);
 	if (n->port < 0) {
 		klog("vm %s: cannot join virtual switch '%s' (%s)", vm->name, cfg->net,
 		     !n->sw || !n->dev ? "out of memory" : "it has no free port");

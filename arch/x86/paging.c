@@ -6,6 +6,8 @@
 
 #define PTE_P 0x1ULL
 #define PTE_W 0x2ULL
+#define PTE_PWT 0x8ULL
+#define PTE_PCD 0x10ULL
 #define PTE_PS 0x80ULL
 #define PTE_NX (1ULL << 63)
 #define ADDR_MASK 0x000FFFFFFFFFF000ULL
@@ -56,5 +58,32 @@ int arch_map_ram(uint64_t start, uint64_t end)
 		start += SIZE_2M;
 	}
 	write_cr3(read_cr3());
+	return 0;
+}
+
+/* Device registers must not be cached or combined: map [start, end) with
+ * PCD|PWT (uncached under the power-on PAT), in 2 MiB pages, splitting no
+ * 1 GiB page (the boot map and arch_map_ram use 1 GiB pages only for RAM
+ * above 4 GiB, where BARs are not placed inside RAM). */
+int arch_map_mmio(uint64_t start, uint64_t end)
+{
+	start &= ~(SIZE_2M - 1);
+	while (start < end) {
+		if (start >= (1ULL << 47))
+			return -1;
+		uint64_t *pdpt = table_under(&boot_pml4[(start >> 39) & 511]);
+		if (!pdpt)
+			return -1;
+		uint64_t *pdpte = &pdpt[(start >> 30) & 511];
+		if (*pdpte & PTE_PS)
+			return -1;
+		uint64_t *pd = table_under(pdpte);
+		if (!pd)
+			return -1;
+		pd[(start >> 21) & 511] =
+		    start | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT | PTE_NX;
+		invlpg(start);
+		start += SIZE_2M;
+	}
 	return 0;
 }

@@ -37,6 +37,11 @@ struct cfg_vm {
 	bool rng; /* a virtio-rng device fed by the host CPU's RDRAND */
 	char net[CFG_NAME_MAX]; /* virtual switch of its virtio-net NIC, "" for none */
 	uint8_t mac[6]; /* the NIC's MAC; all zero: derived from the VM's name */
+	uint16_t vlan; /* 802.1Q VLAN of its switch port (1-4094); 0: untagged */
+	bool virtio_console; /* a virtio-console device: the VM's second console */
+	char disk[CFG_NAME_MAX]; /* datastore volume of its virtio-blk disk, "" for none */
+	uint64_t disk_size; /* bytes: create the volume this big if it is missing */
+	char disk_image[CFG_PATH_MAX]; /* boot module to import into a new volume */
 	int line; /* line of the [vm NAME] header, for later messages */
 };
 
@@ -44,6 +49,10 @@ struct cfg {
 	bool poweroff_when_idle; /* power the host off when no VM is left running */
 	uint32_t timeslice_us; /* scheduler time slice */
 	bool debug_commands; /* shell commands that test crash handling */
+	char datastore[16]; /* host block device holding the datastore, "" for none */
+	bool datastore_format; /* format that device if it holds no datastore yet */
+	char uplink_switch[CFG_NAME_MAX]; /* virtual switch with an uplink, "" for none */
+	char uplink_dev[16]; /* the host NIC it is attached to ("eth0") */
 	unsigned nvms;
 	struct cfg_vm vms[CFG_MAX_VMS];
 };

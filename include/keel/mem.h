@@ -18,5 +18,7 @@ uint64_t mem_low_page(void);
 uint64_t mem_total_usable(void);
 /* arch: map [start, end) of RAM above the boot mapping (first 4 GiB). */
 int arch_map_ram(uint64_t start, uint64_t end);
+/* Map device registers [start, end) uncached; -1 if they cannot be. */
+int arch_map_mmio(uint64_t start, uint64_t end);
 
 #endif

@@ -38,6 +38,8 @@ extern uint32_t sched_timeslice_ns;
 void sched_wake_locked(struct vcpu *v);
 /* Take V off its run queue if it is on one. */
 void sched_remove_locked(struct vcpu *v);
+/* CPU time V has used, its current slice included (sched_lock held). */
+uint64_t sched_vcpu_time_locked(const struct vcpu *v);
 void sched_init(void); /* once, on the boot CPU */
 /* The scheduling loop of one physical CPU; never returns. */
 void sched_loop(struct cpu *c) __attribute__((noreturn));

@@ -22,7 +22,7 @@ void vdev_destroy_all(struct vm *vm);
 void vdev_flush_all(struct vm *vm);
 
 extern const struct vdev_type vdev_pc_platform, vdev_uart16550, vdev_debug_exit, vdev_virtio_rng,
-    vdev_virtio_net;
+    vdev_virtio_net, vdev_virtio_blk, vdev_virtio_console;
 
 /* The serial console of a VM (vdev/uart16550.c). */
 struct uart16550;
@@ -33,10 +33,18 @@ void uart16550_show_partial_line(struct uart16550 *u);
 /* Bytes the receive FIFO can still take: the console reads no faster. */
 size_t uart16550_rx_room(struct uart16550 *u);
 
-/* The host side of VM consoles (core/vmconsole.c). */
-void vmconsole_output(struct vm *vm, const char *line, size_t n);
+/* The host side of VM consoles (core/vmconsole.c): a VM's serial port and
+ * its virtio-console (vdev/virtio_console.c). */
+enum vmconsole_port { VMCONSOLE_SERIAL, VMCONSOLE_HVC };
+void vmconsole_output(struct vm *vm, const char *line, size_t n); /* "[vm] line" */
+/* "[vm:PORT] line", for a VM's other consoles. */
+void vmconsole_output_port(struct vm *vm, const char *port, const char *line, size_t n);
 void vmconsole_raw(struct vm *vm, char c);
-struct vm *vmconsole_attached(void);
-void vmconsole_attach(struct vm *vm); /* NULL detaches */
+struct vm *vmconsole_attached(void); /* the VM attached on its serial port */
+/* The VM attached on either console (NULL: none), and which one in PORT. */
+struct vm *vmconsole_attached_any(enum vmconsole_port *port);
+bool vmconsole_attached_port(const struct vm *vm, enum vmconsole_port port);
+void vmconsole_attach(struct vm *vm); /* its serial port; NULL detaches */
+void vmconsole_attach_port(struct vm *vm, enum vmconsole_port port); /* NULL detaches */
 
 #endif

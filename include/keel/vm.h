@@ -101,6 +101,7 @@ struct pc_platform;
 struct apic;
 struct virtio_dev;
 struct net;
+struct blk;
 
 struct vcpu {
 	struct vm *vm;
@@ -118,7 +119,8 @@ struct vcpu {
 	volatile uint64_t apic_deadline; /* its timer, UINT64_MAX if idle */
 	volatile bool apic_irr; /* a vector is waiting to be delivered */
 	uint64_t run_start;
-	uint64_t cpu_time_ns;
+	uint64_t cpu_time_ns; /* charged at the end of each slice */
+	uint64_t on_cpu_since; /* time_ns() its current slice began; 0 off a CPU */
 	uint64_t exits[EXIT_KIND_COUNT];
 	uint64_t ran_on[4]; /* bitmap of physical CPUs this vCPU has run on */
 	bool halted_irqs_off;
@@ -147,7 +149,9 @@ struct vm {
 	struct uart16550 *uart;
 	struct pc_platform *platform; /* PIC, PIT, RTC (vdev/pc_platform.c) */
 	struct virtio_dev *rng; /* virtio-rng, if configured (vdev/virtio_rng.c) */
+	struct virtio_dev *console; /* virtio-console, if configured (vdev/virtio_console.c) */
 	struct net *net; /* virtio-net NIC, if configured (vdev/virtio_net.c) */
+	struct blk *blk; /* virtio-blk disk, if configured (vdev/virtio_blk.c) */
 	/* Published by the platform for the exit path's quick check. */
 	volatile uint64_t irq_deadline; /* next timer work, UINT64_MAX if none */
 	volatile bool irq_pending; /* the interrupt controller signals INTR */

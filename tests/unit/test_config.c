@@ -121,6 +121,26 @@ static void test_debug_commands(void **state)
 	assert_false(cfg.debug_commands);
 }
 
+static void test_datastore_and_uplink(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    parse("[keel]\ndatastore = nvme0n1\ndatastore-format = yes\nuplink = lan  eth0\n"), 0);
+	assert_string_equal(cfg.datastore, "nvme0n1");
+	assert_true(cfg.datastore_format);
+	assert_string_equal(cfg.uplink_switch, "lan");
+	assert_string_equal(cfg.uplink_dev, "eth0");
+	assert_int_equal(parse("[keel]\n"), 0);
+	assert_string_equal(cfg.datastore, "");
+	assert_false(cfg.datastore_format);
+	expect_error("[keel]\nuplink = lan\n", 2, "uplink: 'lan' is not 'SWITCH DEVICE'");
+	expect_error("[keel]\nuplink = lan eth0 eth1\n", 2, "is not 'SWITCH DEVICE'");
+	assert_string_equal(cfg.uplink_switch, "");
+	expect_error("[keel]\ndatastore = a/b\n", 2, "datastore: 'a/b' contains '/'");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\ndatastore = x\n", 4,
+		     "'datastore' belongs in [keel]");
+}
+
 static void test_initrd(void **state)
 {
 	(void)state;
@@ -251,7 +271,7 @@ static void test_keel_errors(void **state)
 	expect_error("[keel]\ntimeslice =\n", 2, "timeslice: missing value");
 	expect_error("[keel]\ntimeslise = 5ms\n", 2,
 		     "unknown key 'timeslise' in [keel] (expected one of: poweroff-when-idle, "
-		     "timeslice, debug-commands)");
+		     "timeslice, debug-commands, datastore, datastore-format, uplink)");
 	expect_error("[keel]\nmemory = 5M\n", 2, "'memory' belongs in a [vm NAME] section");
 	expect_error("[keel extra]\n", 1, "[keel] takes no name");
 
@@ -507,7 +527,8 @@ static void test_error_classes(void **state)
 	expect_error(
 	    "[vm web1]\nkernel = k\nmemroy = 64M\nmemory = 64M\n", 3,
 	    "unknown key 'memroy' in [vm web1] (expected one of: kernel, image, cmdline, "
-	    "initrd, load-address, entry, memory, vcpus, weight, cap, cpus, autostart, rng, net, mac)");
+	    "initrd, load-address, entry, memory, vcpus, weight, cap, cpus, autostart, rng, net, mac, vlan, "
+	    "virtio-console, disk, disk-size, disk-image)");
 	expect_error("[vm a]\nkernel = k\nmemory = 2M\ntimeslice = 1ms\n", 4,
 		     "'timeslice' belongs in [keel]");
 	expect_error("[vmm a]\nkernel = k\n", 1,
@@ -632,6 +653,25 @@ static void test_text_limits(void **state)
 		     "is not a MAC address");
 	expect_error("[vm a]\nkernel = k\nmemory = 2M\nmac = 52-54-00-12-34-56\n", 4,
 		     "is not a MAC address");
+	/* VLAN, second console, disk. */
+	assert_int_equal(parse("[vm a]\nkernel = k\nmemory = 2M\nnet = lan\nvlan = 4094\n"
+			       "virtio-console = yes\ndisk = a-root\ndisk-size = 8G\n"
+			       "disk-image = root.img\n"),
+			 0);
+	assert_int_equal(vm->vlan, 4094);
+	assert_true(vm->virtio_console);
+	assert_string_equal(vm->disk, "a-root");
+	assert_int_equal(vm->disk_size, 8ULL << 30);
+	assert_string_equal(vm->disk_image, "root.img");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\nnet = lan\nvlan = 4095\n", 5,
+		     "vlan: '4095' is out of range (1..4094)");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\nvlan = 7\n", 4, "vlan needs a NIC");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\ndisk-size = 1G\n", 4,
+		     "disk-size needs a disk: add 'disk = NAME'");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\ndisk = d\ndisk-size = 512K\n", 5,
+		     "disk-size: '512K' is out of range (1M..16T)");
+	expect_error("[vm a]\nkernel = k\nmemory = 2M\ndisk = my disk\n", 4,
+		     "disk: 'my disk' contains a space");
 	expect_error("[vm a]\nkernel = k\ncmdline = a\tb\nmemory = 2M\n", 3,
 		     "contains a tab or other control character");
 	expect_error("[vm a]\nimage = \"\"\nmemory = 2M\nload-address = 0\n", 2,
@@ -930,6 +970,7 @@ int main(void)
 	    cmocka_unit_test(test_unterminated_buffers),
 	    cmocka_unit_test(test_messages_are_safe),
 	    cmocka_unit_test(test_fuzz),
+	    cmocka_unit_test(test_datastore_and_uplink),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

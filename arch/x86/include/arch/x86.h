@@ -71,6 +71,11 @@ static inline uint32_t inl(uint16_t port)
 	return v;
 }
 
+static inline void invlpg(uint64_t va)
+{
+	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
 static inline uint64_t rdmsr(uint32_t msr)
 {
 	uint32_t lo, hi;
