@@ -41,8 +41,11 @@ deps:
 
 # Boot the demo under QEMU (TCG, AMD-V); the console is the Keel shell.
 DEMO ?= demo/demo.conf
+DEMO_DISK ?= $(BUILD)/demo-disk.img
 run: deps all linux-guest
-	@tools/keel-run $(DEMO) --smp 2 --mem 1G --timeout 0 --serial-input
+	@test -f $(DEMO_DISK) || truncate -s 256M $(DEMO_DISK)
+	@tools/keel-run $(DEMO) --smp 2 --mem 1G --timeout 0 --serial-input \
+		--disk $(DEMO_DISK) --nic user
 
 # Everything: unit tests, lint, integration tests under the emulators.
 test: deps

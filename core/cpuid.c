@@ -7,6 +7,7 @@
 #include <arch/x86.h>
 #include <keel/backend.h>
 #include <keel/exit.h>
+#include <keel/pvclock.h>
 #include <keel/string.h>
 
 #define BASIC_MAX 0x20
@@ -158,6 +159,8 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 		memcpy(out, ext[leaf - EXT_BASE], 16);
 		return;
 	}
+	if (pvclock_cpuid(leaf, out))
+		return;
 	if (leaf == HV_BASE) {
 		out[0] = HV_LAST;
 		memcpy(&out[1], "KeelKeelKeel", 12); /* EBX, ECX, EDX */

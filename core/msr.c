@@ -5,6 +5,7 @@
 #include <keel/apic.h>
 #include <keel/backend.h>
 #include <keel/exit.h>
+#include <keel/pvclock.h>
 
 #define MSR_TSC 0x10
 #define MSR_PLATFORM_ID 0x17
@@ -47,6 +48,10 @@ int msr_guest_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return 0;
 	case MSR_MISC_ENABLE:
 		*val = 1; /* fast strings */
+		return 0;
+	case PVCLOCK_MSR_WALL_CLOCK:
+	case PVCLOCK_MSR_SYSTEM_TIME:
+		*val = pvclock_msr_read(v, msr);
 		return 0;
 	case MSR_TSC_AUX:
 		*val = v->tsc_aux;
@@ -94,6 +99,9 @@ int msr_guest_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_BIOS_SIGN_ID: /* microcode revision probe: accepted, no effect */
 	case MSR_MISC_ENABLE:
 		return 0;
+	case PVCLOCK_MSR_WALL_CLOCK:
+	case PVCLOCK_MSR_SYSTEM_TIME:
+		return pvclock_msr_write(v, msr, val);
 	default:
 		if (msr >= 0x800 && msr <= 0x8FF)
 			return apic_msr_write(v, msr, val);

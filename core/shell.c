@@ -27,21 +27,27 @@ static void prompt(void)
 	kprintf("keel> ");
 }
 
+/* One line each: kprintf formats into a bounded buffer. */
+static const char *const help_lines[] = {
+    "  list              VMs: state, vCPUs, memory, exits, CPU time",
+    "  start NAME        start a stopped VM",
+    "  stop NAME         stop a VM now (its guest is not asked)",
+    "  pause NAME        take a VM's vCPUs off the CPUs",
+    "  resume NAME       let a paused VM run again",
+    "  console NAME      attach to a VM's serial console; Ctrl-] detaches",
+    "  console NAME hvc  attach to its virtio-console (hvc0) instead",
+    "  stats             CPUs, memory and exits by kind",
+    "  disks             host disks, the datastore and its volumes",
+    "  nics              host NICs and their frame counters",
+    "  poweroff          stop everything and power the machine off",
+};
+
 static void cmd_help(const char *arg)
 {
 	(void)arg;
-	kprintf("commands:\n"
-		"  list              VMs: state, vCPUs, memory, exits, CPU time\n"
-		"  start NAME        start a stopped VM\n"
-		"  stop NAME         stop a VM now (its guest is not asked)\n"
-		"  pause NAME        take a VM's vCPUs off the CPUs\n"
-		"  resume NAME       let a paused VM run again\n"
-		"  console NAME      attach to a VM's serial console; Ctrl-] detaches\n"
-		"  console NAME hvc  attach to its virtio-console (hvc0) instead\n"
-		"  stats             CPUs, memory and exits by kind\n"
-		"  disks             host disks, the datastore and its volumes\n"
-		"  nics              host NICs and their frame counters\n"
-		"  poweroff          stop everything and power the machine off\n");
+	kprintf("commands:\n");
+	for (unsigned i = 0; i < sizeof(help_lines) / sizeof(help_lines[0]); i++)
+		kprintf("%s\n", help_lines[i]);
 }
 
 static void cmd_list(const char *arg)

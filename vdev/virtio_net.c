@@ -150,6 +150,10 @@ static void net_destroy(struct vm *vm)
 
 	if (!n)
 		return;
+	if (n->rx_dropped || n->tx_dropped)
+		klog(
+		    "vm %s: virtio-net: %lu frames dropped on receive (no guest buffer), %lu on send",
+		    vm->name, n->rx_dropped, n->tx_dropped);
 	if (n->port >= 0)
 		vswitch_detach(n->sw, n->port); /* no frame reaches it after this */
 	if (n->dev)

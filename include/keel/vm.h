@@ -114,6 +114,7 @@ struct vcpu {
 	uint64_t xcr0;
 	uint64_t dr[4]; /* DR0-DR3, switched with the vCPU like its FPU state */
 	uint64_t tsc_aux; /* what RDTSCP returns in ECX; switched likewise */
+	uint64_t pvclock_msr, pvclock_wall_msr; /* last values written (core/pvclock.c) */
 	struct apic *apic; /* its local APIC (core/apic.c) */
 	/* Published by the APIC for the exit path's quick check. */
 	volatile uint64_t apic_deadline; /* its timer, UINT64_MAX if idle */

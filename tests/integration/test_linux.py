@@ -8,7 +8,9 @@ their local APICs (timer and IPIs, through MMIO emulation) and the IOAPIC,
 which routes the ISA interrupts to any vCPU.
 """
 
+import datetime
 import re
+import time
 
 from rig import DEFAULT_RIG, timeout
 
@@ -42,8 +44,11 @@ def test_linux_boots_to_busybox_and_runs_commands(rig):
     run = rig.boot("[keel]\npoweroff-when-idle = yes\n" +
                    linux_vm("deb", "uname -sr", "echo sum=$((6*7))",
                             "cat /sys/bus/pci/devices/0000:00:00.0/vendor",
-                            "grep -e LOC -e ttyS0 /proc/interrupts"),
+                            "grep -e LOC -e ttyS0 /proc/interrupts",
+                            "cat /sys/devices/system/clocksource/clocksource0/current_clocksource",
+                            "dmesg | grep 'tsc: Detected'", "echo now=$(date -u -Iseconds)"),
                    mem="512M", timeout=700)  # a bound, not a wait: Bochs takes ~2 min
+    host_now = time.time()
     out = run.output
     assert re.search(r"^\[deb\] keel-guest: init running on 6\.1\.\S+, 1 CPU\(s\)$", out, re.M)
     assert re.search(r"^\[deb\] Linux 6\.1\.\S+-amd64$", out, re.M)
@@ -55,6 +60,17 @@ def test_linux_boots_to_busybox_and_runs_commands(rig):
     assert loc and int(loc.group(1)) > 10, "no local APIC timer interrupts"
     # The serial port's interrupts come through the IOAPIC.
     assert re.search(r"^\[deb\]\s+4:\s+[1-9]\d*\s+IO-APIC\s+4-edge\s+ttyS0$", out, re.M)
+    # Time comes from Keel's paravirtual clock: no exit per clock read, the
+    # TSC rate Keel measured, and the host's wall-clock time.
+    assert re.search(r"^\[deb\] kvm-clock$", out, re.M), "Linux does not use Keel's pvclock"
+    keel_mhz = int(re.search(r"keel: .* TSC (\d+) MHz", out).group(1))
+    linux_mhz = float(re.search(r"tsc: Detected (\d+\.\d+) MHz processor", out).group(1))
+    assert abs(linux_mhz - keel_mhz) <= 0.01 * keel_mhz, (linux_mhz, keel_mhz)
+    # (keel.cmd turns '+' into a space, so no `date +%s`.)
+    stamp = re.search(r"^\[deb\] now=(\S+)$", out, re.M).group(1)
+    guest_now = datetime.datetime.fromisoformat(stamp).timestamp()
+    if DEFAULT_RIG == "qemu":  # Bochs' clock starts at a fixed date (time0)
+        assert host_now - 900 <= guest_now <= host_now + 5, (guest_now, host_now)
     assert_clean_end(run, "deb")
 
 

@@ -162,7 +162,8 @@ def test_shell_help_stats_and_mistakes(rig):
     with run:
         run.shell("help", r"commands:\n")
         for command in ("list", "start NAME", "stop NAME", "pause NAME", "resume NAME",
-                        "console NAME", "stats", "poweroff"):
+                        "console NAME", "console NAME hvc", "stats", "disks", "nics",
+                        "poweroff"):
             run.wait_for(rf"^  {command} +\S", timeout=10)
 
         run.shell("stats", r"CPU +BUSY-MS +IDLE-MS +RUNNING\n")
