@@ -27,6 +27,16 @@ static uint64_t *table_under(uint64_t *entry)
 	return (uint64_t *)(*entry & ADDR_MASK);
 }
 
+/* The PDPT entry that maps ADDR, with the PDPT created if it is missing;
+ * NULL above the 47-bit canonical half or out of memory. */
+static uint64_t *pdpte_for(uint64_t addr)
+{
+	if (addr >= (1ULL << 47))
+		return 0;
+	uint64_t *pdpt = table_under(&boot_pml4[(addr >> 39) & 511]);
+	return pdpt ? &pdpt[(addr >> 30) & 511] : 0;
+}
+
 int arch_map_ram(uint64_t start, uint64_t end)
 {
 	uint32_t a, b, c, d;
@@ -36,12 +46,9 @@ int arch_map_ram(uint64_t start, uint64_t end)
 	gb_pages = d & (1u << 26);
 	start &= ~(SIZE_2M - 1);
 	while (start < end) {
-		if (start >= (1ULL << 47))
+		uint64_t *pdpte = pdpte_for(start);
+		if (!pdpte)
 			return -1;
-		uint64_t *pdpt = table_under(&boot_pml4[(start >> 39) & 511]);
-		if (!pdpt)
-			return -1;
-		uint64_t *pdpte = &pdpt[(start >> 30) & 511];
 		if (gb_pages && !(start & (SIZE_1G - 1)) && !*pdpte) {
 			*pdpte = start | PTE_P | PTE_W | PTE_PS | PTE_NX;
 			start += SIZE_1G;
@@ -69,13 +76,8 @@ int arch_map_mmio(uint64_t start, uint64_t end)
 {
 	start &= ~(SIZE_2M - 1);
 	while (start < end) {
-		if (start >= (1ULL << 47))
-			return -1;
-		uint64_t *pdpt = table_under(&boot_pml4[(start >> 39) & 511]);
-		if (!pdpt)
-			return -1;
-		uint64_t *pdpte = &pdpt[(start >> 30) & 511];
-		if (*pdpte & PTE_PS)
+		uint64_t *pdpte = pdpte_for(start);
+		if (!pdpte || (*pdpte & PTE_PS))
 			return -1;
 		uint64_t *pd = table_under(pdpte);
 		if (!pd)

@@ -6,22 +6,7 @@ is tested through the datastore, in test_disk.py.)"""
 import re
 
 from rig import DEFAULT_RIG, timeout
-
-LOG = r"^(?:keel> )?keel: "
-HELLOS = """
-    [keel]
-    poweroff-when-idle = yes
-
-    [vm one]
-    kernel = hello.elf
-    cmdline = name=one count=3
-    memory = 16M
-
-    [vm two]
-    kernel = hello.elf
-    cmdline = name=two count=3
-    memory = 16M
-"""
+from test_boot import LOG, TWO_HELLOS as HELLOS
 
 
 def sparse_image(rig, name, size):
