@@ -6,6 +6,7 @@
 #include <arch/x86.h>
 #include <keel/backend.h>
 #include <keel/console.h>
+#include <keel/cpu.h>
 #include <keel/exit.h>
 #include <keel/hypercall.h>
 #include <keel/mmio.h>
@@ -112,9 +113,39 @@ static void handle_npf(struct vcpu *v, const struct vm_exit *e)
 		v->regs.rip);
 }
 
+/* The last exits each physical CPU handled, for the report of a triple
+ * fault: what Keel did to the vCPU just before the guest died. Per CPU, so
+ * the exit path writes only its own cache lines. */
+#define RECENT_EXITS 8
+
+struct recent_exit {
+	const struct vcpu *v;
+	uint64_t rip, info; /* info: the guest-physical address of an NPF */
+	enum exit_kind kind;
+};
+
+static struct recent_ring {
+	unsigned next;
+	struct recent_exit e[RECENT_EXITS];
+} recent[MAX_CPUS];
+
+static void report_recent_exits(const struct vcpu *v)
+{
+	const struct recent_ring *ring = &recent[this_cpu()->id];
+
+	for (unsigned i = ring->next - RECENT_EXITS; i != ring->next; i++) {
+		const struct recent_exit *r = &ring->e[i % RECENT_EXITS];
+
+		if (r->v == v)
+			klog("vm %s: vCPU %u: recent exit: %s at rip %#lx (info %#lx)", v->vm->name,
+			     v->id, exit_kind_name(r->kind), r->rip, r->info);
+	}
+}
+
 static void handle_shutdown(struct vcpu *v, const struct vm_exit *e)
 {
 	(void)e;
+	report_recent_exits(v);
 	vm_stop(v->vm, "triple fault (shutdown) on vCPU %u at rip %#lx", v->id, v->regs.rip);
 }
 
@@ -221,5 +252,14 @@ const char *exit_kind_name(enum exit_kind k)
 
 void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 {
+	if (e->kind != EXIT_SHUTDOWN) {
+		struct recent_ring *ring = &recent[this_cpu()->id];
+
+		ring->e[ring->next++ % RECENT_EXITS] =
+		    (struct recent_exit){.v = v,
+					 .rip = v->regs.rip,
+					 .info = e->kind == EXIT_NPF ? e->npf.gpa : 0,
+					 .kind = e->kind};
+	}
 	exit_handlers[e->kind](v, e);
 }

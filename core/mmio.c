@@ -8,7 +8,9 @@
  * split into two 4-byte ones, low half first. */
 #include <keel/apic.h>
 #include <keel/backend.h>
+#include <keel/console.h>
 #include <keel/mmio.h>
+#include <keel/string.h>
 #include <keel/vcpu_view.h>
 #include <keel/x86_emulate.h>
 
@@ -87,6 +89,30 @@ static int mem_write(void *ctx, uint64_t la, const void *buf, unsigned len,
 
 static const struct x86_emu_ops mmio_ops = {dev_read, dev_write, mem_read, mem_write};
 
+#define UD_LOG_FIRST 16 /* log the first refusals... */
+#define UD_LOG_EVERY 1024 /* ...then one in this many: a looping guest cannot flood COM1 */
+
+/* An instruction at a device address that Keel's emulator refused (the
+ * guest gets #UD): the bytes and where, so an operator can tell a guest
+ * that dies of it from one that crashed on its own. */
+static void log_refused(const struct vcpu *v, const struct vm_exit *e, const struct x86_emu *emu)
+{
+	static unsigned refused;
+	unsigned n = __atomic_fetch_add(&refused, 1, __ATOMIC_RELAXED);
+	char hex[3 * X86_MAX_INSN_LEN + 1] = "";
+	size_t pos = 0;
+
+	if (n >= UD_LOG_FIRST && n % UD_LOG_EVERY)
+		return;
+	for (size_t i = 0; i < emu->insn_len && i < X86_MAX_INSN_LEN; i++)
+		pos += (size_t)snprintf(hex + pos, sizeof(hex) - pos, "%s%02x", i ? " " : "",
+					emu->insn[i]);
+	klog("vm %s: vCPU %u: mmio %s at gpa %#lx: instruction at rip %#lx not emulated, #UD "
+	     "injected [%s]%s",
+	     v->vm->name, v->id, e->npf.write ? "write" : "read", e->npf.gpa, v->regs.rip, hex,
+	     n >= UD_LOG_FIRST ? " (rate-limited)" : "");
+}
+
 bool mmio_handle(struct vcpu *v, const struct vm_exit *e)
 {
 	uint8_t insn[15];
@@ -117,6 +143,7 @@ bool mmio_handle(struct vcpu *v, const struct vm_exit *e)
 	case X86_EMU_RETRY:
 		break;
 	case X86_EMU_UD:
+		log_refused(v, e, &emu);
 		backend->inject_exception(v, VEC_UD, false, 0);
 		break;
 	case X86_EMU_PAGE_FAULT:

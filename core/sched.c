@@ -43,6 +43,21 @@ void sched_wake_locked(struct vcpu *v)
 {
 	struct sched_entity *se = &v->se;
 
+	/* A vCPU that has just halted (or been sent back to wait for a SIPI)
+	 * stays on its physical CPU until after_slice() there takes this
+	 * lock: that CPU is still saving its FPU and debug registers. Queueing
+	 * it now would let another CPU pick it and enter the guest on the same
+	 * control block and registers, and after_slice() would then queue it
+	 * once more: one vCPU running on two CPUs at once, which wrecks the
+	 * guest (Linux Oopses, panics and triple faults). The window is a few
+	 * hundred instructions, hit when the host preempts that CPU inside it
+	 * (another vCPU's IPI or the tick's wake-ups). Mark the vCPU running
+	 * instead: its CPU either goes on running it or queues it in
+	 * after_slice(), once it is off the CPU. */
+	if (v->on_cpu_since) {
+		v->state = VCPU_RUNNING;
+		return;
+	}
 	if (se->cpu < 0 || !se_allowed_on(se, se->cpu)) {
 		if (se->cpu >= 0)
 			rq_detach(&cpus[se->cpu]->rq, se);
