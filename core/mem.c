@@ -55,6 +55,17 @@ static bool overlaps_reserved(uint64_t start, uint64_t end)
 	return false;
 }
 
+/* True if [start, end) overlaps the loader's information or a boot module. */
+static bool holds_boot_data(uint64_t start, uint64_t end)
+{
+	if (start < boot.info_end && boot.info_start < end)
+		return true;
+	for (unsigned i = 0; i < boot.nmods; i++)
+		if (start < boot.mods[i].end && boot.mods[i].start < end)
+			return true;
+	return false;
+}
+
 /* Place the allocator's page_info array (one byte per page) in usable RAM
  * below 4 GiB that nothing else uses. */
 static uint64_t place_page_info(uint64_t bytes)
@@ -94,11 +105,14 @@ void mem_init(void)
 		usable_total += m->len;
 		if (m->base + m->len > top)
 			top = m->base + m->len;
-		/* The highest usable page below 0x9F000 starts the other CPUs. */
+		/* The highest usable page below 0x9F000 starts the other CPUs.
+		 * Not one the loader put boot data in: GRUB on UEFI may place the
+		 * boot information or a module (the configuration) down there,
+		 * and the start-up code copied over it would replace it. */
 		for (uint64_t p = m->base;
 		     p + PAGE_SIZE <= m->base + m->len && p + PAGE_SIZE <= 0x9F000; p += PAGE_SIZE)
 			if (p >= 0x1000 && !(p & (PAGE_SIZE - 1)) &&
-			    !(p < boot.info_end && boot.info_start < p + PAGE_SIZE))
+			    !holds_boot_data(p, p + PAGE_SIZE))
 				low_page = p;
 	}
 	uint64_t npages = top / PAGE_SIZE;
