@@ -279,6 +279,11 @@ class Rig:
         """Stop this test and report it as skipped."""
         raise Skip(reason)
 
+    def only_qemu(self, devices):
+        """Skip this test on the Bochs rig, which lacks DEVICES (QEMU's host devices)."""
+        if DEFAULT_RIG != "qemu":
+            self.skip(f"{devices} are QEMU devices: Bochs has none")
+
     def guest(self, name):
         """Path of a built test guest in build/guests/ (the test fails if it is missing)."""
         path = keelhost.GUESTS / name

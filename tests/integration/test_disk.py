@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 
-from rig import DEFAULT_RIG, timeout
+from rig import timeout
 from test_linux import have_kernel, linux_vm
 
 DS = "[keel]\npoweroff-when-idle = yes\ndatastore = {dev}\n{extra}\n"
@@ -32,10 +32,6 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def only_qemu(rig):
-    if DEFAULT_RIG != "qemu":
-        rig.skip("host disks are QEMU devices (Bochs has no NVMe or virtio-blk)")
-
 
 @timeout(420)
 def test_linux_disk_data_survives_a_power_cut_and_a_keel_restart(rig):
@@ -44,7 +40,7 @@ def test_linux_disk_data_survives_a_power_cut_and_a_keel_restart(rig):
     # machine loses power (QEMU killed) before anyone unmounts anything.
     # Boot 2: Keel mounts the datastore again and a new VM reads the files.
     # Boot 3: the same disk seen through a virtio-blk host device instead.
-    only_qemu(rig)
+    rig.only_qemu("NVMe and virtio-blk host disks")
     have_kernel(rig)
     disk = host_disk(rig)
     write = linux_vm("w", "mke2fs -q /dev/vda", "mkdir -p /mnt", "mount -t ext2 /dev/vda /mnt",
@@ -83,7 +79,7 @@ def test_linux_disk_data_survives_a_power_cut_and_a_keel_restart(rig):
 def test_new_volume_imported_from_a_raw_image(rig):
     # A raw ext2 image made on the host, given as a boot module, becomes a
     # new volume (padded with zeros to disk-size); the guest mounts it.
-    only_qemu(rig)
+    rig.only_qemu("NVMe and virtio-blk host disks")
     have_kernel(rig)
     mke2fs = shutil.which("mke2fs") or "/usr/sbin/mke2fs"
     seed = rig.tmpdir / "seed"
@@ -109,7 +105,7 @@ def test_datastore_is_never_formatted_or_touched_unless_allowed(rig):
     # A disk without a datastore is formatted only with datastore-format =
     # yes; a damaged datastore is never written to, whatever the setting;
     # a torn update (one metadata copy damaged) is repaired from the other.
-    only_qemu(rig)
+    rig.only_qemu("NVMe and virtio-blk host disks")
     disk = host_disk(rig, size=64 << 20)
     hello = ("[vm h]\nkernel = hello.elf\ncmdline = \"name=h count=2\"\nmemory = 4M\n"
              "disk = vol\ndisk-size = 8M\n")
@@ -155,7 +151,7 @@ def test_shell_lists_disks_volumes_and_nics(rig):
     # `disks` shows the host disks, the datastore and which VM has which
     # volume open; `nics` the host NICs. A second VM naming a volume in use
     # does not start, and says who has it.
-    only_qemu(rig)
+    rig.only_qemu("NVMe and virtio-blk host disks")
     disk = host_disk(rig, size=128 << 20)
     spare = host_disk(rig, "spare.img", size=32 << 20)
     vms = ("[vm a]\nkernel = hello.elf\ncmdline = \"name=a count=1000000\"\nmemory = 4M\n"

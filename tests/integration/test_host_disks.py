@@ -5,7 +5,7 @@ is tested through the datastore, in test_disk.py.)"""
 
 import re
 
-from rig import DEFAULT_RIG, timeout
+from rig import timeout
 from test_boot import LOG, TWO_HELLOS as HELLOS
 
 
@@ -15,10 +15,6 @@ def sparse_image(rig, name, size):
         f.truncate(size)
     return path
 
-
-def only_qemu(rig):
-    if DEFAULT_RIG != "qemu":
-        rig.skip("host disks are QEMU devices (Bochs has no NVMe)")
 
 
 def assert_hellos_ran(run):
@@ -33,7 +29,7 @@ def assert_hellos_ran(run):
 def test_two_nvme_disks_found_with_their_sizes(rig):
     # A 64 MiB and a 1 GiB disk (sparse files), one NVMe controller each,
     # numbered in PCI order with QEMU's serials keel0 and keel1.
-    only_qemu(rig)
+    rig.only_qemu("NVMe and virtio-blk host disks")
     small = sparse_image(rig, "small.img", 64 << 20)
     big = sparse_image(rig, "big.img", 1 << 30)
     run = rig.boot(HELLOS, timeout=60,
@@ -53,7 +49,7 @@ def test_two_nvme_disks_found_with_their_sizes(rig):
 @timeout(120)
 def test_no_disks_no_nvme_lines(rig):
     # Without an NVMe controller the driver stays silent and Keel boots.
-    only_qemu(rig)
+    rig.only_qemu("NVMe and virtio-blk host disks")
     run = rig.boot(HELLOS, timeout=60)
     assert not re.search(LOG + r"nvme", run.output, re.M), "NVMe lines with no NVMe device"
     assert_hellos_ran(run)
@@ -63,7 +59,7 @@ def test_no_disks_no_nvme_lines(rig):
 def test_nvme_beside_a_virtio_disk_keeps_its_number(rig):
     # A virtio-blk host disk is another driver's; the NVMe disk is still
     # nvme0n1, with the serial keel-run gave its position (keel1).
-    only_qemu(rig)
+    rig.only_qemu("NVMe and virtio-blk host disks")
     virtio = sparse_image(rig, "v.img", 16 << 20)
     nvme = sparse_image(rig, "n.img", 32 << 20)
     run = rig.boot(HELLOS, timeout=60,
