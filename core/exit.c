@@ -142,10 +142,27 @@ static void report_recent_exits(const struct vcpu *v)
 	}
 }
 
+/* The state the guest died in: enough to tell a bad stack from a bad IDT
+ * or page tables, and which event was being delivered (info1/info2 are the
+ * backend's raw exit information). */
+static void report_dead_state(struct vcpu *v, const struct vm_exit *e)
+{
+	struct vcpu_sregs s;
+
+	backend->get_sregs(v, &s);
+	klog("vm %s: vCPU %u: rsp %#lx rflags %#lx cs %#x ss %#x cr0 %#lx cr2 %#lx cr3 %#lx "
+	     "cr4 %#lx efer %#lx",
+	     v->vm->name, v->id, v->regs.rsp, v->regs.rflags, s.cs.sel, s.ss.sel, s.cr0, s.cr2,
+	     s.cr3, s.cr4, s.efer);
+	klog("vm %s: vCPU %u: idt %#lx+%#x gdt %#lx+%#x tr %#x at %#lx, exit %#lx info %#lx %#lx",
+	     v->vm->name, v->id, s.idtr.base, s.idtr.limit, s.gdtr.base, s.gdtr.limit, s.tr.sel,
+	     s.tr.base, e->raw.code, e->raw.info1, e->raw.info2);
+}
+
 static void handle_shutdown(struct vcpu *v, const struct vm_exit *e)
 {
-	(void)e;
 	report_recent_exits(v);
+	report_dead_state(v, e);
 	vm_stop(v->vm, "triple fault (shutdown) on vCPU %u at rip %#lx", v->id, v->regs.rip);
 }
 

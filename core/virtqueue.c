@@ -116,9 +116,10 @@ bool vq_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-static int broken(struct virtqueue *q)
+static int broken(struct virtqueue *q, const char *why)
 {
 	q->broken = true;
+	q->why = why;
 	return -1;
 }
 
@@ -156,27 +157,25 @@ static int read_desc(const struct vq_mem_ops *m, void *ctx, uint64_t table, uint
 	return 0;
 }
 
-/* Append D's buffer to OUT, or skip it if empty. -1 if the guest broke a
- * rule: wrap, outside memory, readable after writable, or too long. */
-static int add_seg(const struct vq_mem_ops *m, void *ctx, const struct desc *d,
-		   struct vq_chain *out)
+/* Append D's buffer to OUT, or skip it if empty. NULL, or the rule the
+ * guest broke: wrap, outside memory, readable after writable, or too long. */
+static const char *add_seg(const struct vq_mem_ops *m, void *ctx, const struct desc *d,
+			   struct vq_chain *out)
 {
 	bool wr = d->flags & VQ_DESC_F_WRITE;
 	struct vq_seg *s;
 
 	if (!d->len)
-		return 0;
+		return NULL;
 	if (out->nseg >= VQ_MAX_SEGS) /* walk() bounds it too; this guards seg[] */
-		return -1;
+		return "too many descriptors in a chain";
 	if (!wr && out->nseg > out->nread)
-		return -1;
-	if (!fits(d->addr, d->len))
-		return -1;
+		return "a readable descriptor after a writable one";
 	/* Cannot overflow: at most VQ_MAX_SEGS terms below 2^32 each. */
 	if (out->read_len + out->write_len + d->len > VQ_MAX_CHAIN_BYTES)
-		return -1;
-	if (m->check(ctx, d->addr, d->len, wr))
-		return -1;
+		return "a chain longer than the device accepts";
+	if (!fits(d->addr, d->len) || m->check(ctx, d->addr, d->len, wr))
+		return "a buffer outside guest memory";
 	s = &out->seg[out->nseg++];
 	s->gpa = d->addr;
 	s->len = d->len;
@@ -187,33 +186,36 @@ static int add_seg(const struct vq_mem_ops *m, void *ctx, const struct desc *d,
 		out->nread++;
 		out->read_len += d->len;
 	}
-	return 0;
+	return NULL;
 }
 
-/* Walk the chain at HEAD into OUT: 0, or -1 if it breaks a rule. The walk
+/* Walk the chain at HEAD into OUT: NULL, or the rule it breaks. The walk
  * starts in the descriptor table and may move once into an indirect table;
  * STEPS counts reads in the current table, so a walk longer than the table
  * is a loop, and NDESC bounds the whole chain (hence the work done). */
-static int walk(const struct virtqueue *q, const struct vq_mem_ops *m, void *ctx, uint16_t head,
-		struct vq_chain *out)
+static const char *walk(const struct virtqueue *q, const struct vq_mem_ops *m, void *ctx,
+			uint16_t head, struct vq_chain *out)
 {
 	uint64_t table = q->desc;
 	uint32_t count = q->size, steps = 0, ndesc = 0, idx = head;
 	bool in_indirect = false;
+	const char *why;
 	struct desc d;
 
 	out->head = head;
 	out->nseg = out->nread = 0;
 	out->read_len = out->write_len = 0;
 	for (;;) {
-		if (++steps > count || read_desc(m, ctx, table, idx, &d))
-			return -1;
+		if (++steps > count)
+			return "a loop in a descriptor chain";
+		if (read_desc(m, ctx, table, idx, &d))
+			return "a descriptor outside guest memory";
 		if (d.flags & VQ_DESC_F_INDIRECT) {
 			if (!q->indirect || in_indirect || (d.flags & VQ_DESC_F_NEXT))
-				return -1;
+				return "an indirect descriptor where none may be";
 			if (!d.len || d.len % VQ_DESC_SIZE || !fits(d.addr, d.len) ||
 			    m->check(ctx, d.addr, d.len, false))
-				return -1;
+				return "an indirect table of a bad size or outside guest memory";
 			table = d.addr;
 			count = d.len / VQ_DESC_SIZE;
 			steps = 0;
@@ -221,12 +223,14 @@ static int walk(const struct virtqueue *q, const struct vq_mem_ops *m, void *ctx
 			in_indirect = true;
 			continue;
 		}
-		if (++ndesc > VQ_MAX_SEGS || add_seg(m, ctx, &d, out))
-			return -1;
+		if (++ndesc > VQ_MAX_SEGS)
+			return "too many descriptors in a chain";
+		if ((why = add_seg(m, ctx, &d, out)))
+			return why;
 		if (!(d.flags & VQ_DESC_F_NEXT))
-			return 0;
+			return NULL;
 		if (d.next >= count)
-			return -1;
+			return "a next index beyond the table";
 		idx = d.next;
 	}
 }
@@ -244,33 +248,36 @@ int vq_pop(struct virtqueue *q, const struct vq_mem_ops *m, void *ctx, struct vq
 {
 	uint16_t idx, head, pending;
 	uint64_t ring = q->avail + AVAIL_RING;
+	const char *why;
 
 	if (q->broken)
 		return -1;
 	if (!q->size)
 		return 0;
 	if (!areas_in_memory(q, m, ctx) || read16(m, ctx, q->avail + AVAIL_IDX, &idx))
-		return broken(q);
+		return broken(q, "its rings are outside guest memory");
 	if (idx == q->last_avail && q->event_idx) {
 		/* Empty: ask for a kick at the next entry, then look again, in
 		 * case the guest added one before it could see avail_event. */
 		if (write16(m, ctx, q->used + used_bytes(q->size) - 2, q->last_avail))
-			return broken(q);
+			return broken(q, "its rings are outside guest memory");
 		m->fence(ctx, VQ_FENCE_FULL);
 		if (read16(m, ctx, q->avail + AVAIL_IDX, &idx))
-			return broken(q);
+			return broken(q, "its rings are outside guest memory");
 	}
 	pending = (uint16_t)(idx - q->last_avail);
 	if (pending > q->size)
-		return broken(q);
+		return broken(q, "the available index ran more than a ring ahead");
 	if (!pending)
 		return 0;
 	if (q->inflight >= q->size)
-		return broken(q);
+		return broken(q, "more chains made available than the ring holds");
 	if (read16(m, ctx, ring + 2u * (q->last_avail & (q->size - 1u)), &head))
-		return broken(q);
-	if (head >= q->size || walk(q, m, ctx, head, out))
-		return broken(q);
+		return broken(q, "its rings are outside guest memory");
+	if (head >= q->size)
+		return broken(q, "a chain head beyond the table");
+	if ((why = walk(q, m, ctx, head, out)))
+		return broken(q, why);
 	q->last_avail++;
 	q->inflight++;
 	return 1;
@@ -285,15 +292,15 @@ int vq_push(struct virtqueue *q, const struct vq_mem_ops *m, void *ctx, uint16_t
 	if (q->broken)
 		return -1;
 	if (!q->size || head >= q->size || !q->inflight)
-		return broken(q);
+		return broken(q, "the device completed a chain it did not take");
 	put32(elem, head);
 	put32(elem + 4, written);
 	if (m->write(ctx, q->used + USED_RING + (uint64_t)USED_ELEM * (old & (q->size - 1u)), elem,
 		     sizeof(elem)))
-		return broken(q);
+		return broken(q, "its rings are outside guest memory");
 	m->fence(ctx, VQ_FENCE_STORE);
 	if (write16(m, ctx, q->used + USED_IDX, now))
-		return broken(q);
+		return broken(q, "its rings are outside guest memory");
 	q->used_idx = now;
 	q->inflight--;
 	/* The guest writes used_event (or flags) and then reads the used idx;
@@ -302,11 +309,11 @@ int vq_push(struct virtqueue *q, const struct vq_mem_ops *m, void *ctx, uint16_t
 	m->fence(ctx, VQ_FENCE_FULL);
 	if (q->event_idx) {
 		if (read16(m, ctx, q->avail + avail_bytes(q->size) - 2, &v))
-			return broken(q);
+			return broken(q, "its rings are outside guest memory");
 		return vq_need_event(v, now, old);
 	}
 	if (read16(m, ctx, q->avail + AVAIL_FLAGS, &v))
-		return broken(q);
+		return broken(q, "its rings are outside guest memory");
 	return !(v & VQ_AVAIL_F_NO_INTERRUPT);
 }
 

@@ -43,8 +43,10 @@ static const struct vq_mem_ops guest_mem = {gm_read, gm_write, gm_check, gm_fenc
 
 static void broken(struct virtio_dev *d, unsigned q)
 {
-	klog("vm %s: %s: queue %u broken by the guest (bad ring); device needs reset", d->vm->name,
-	     d->model->name, q);
+	const struct virtqueue *vq = q < VIRTIO_PCI_MAX_QUEUES ? &d->vq[q] : NULL;
+
+	klog("vm %s: %s: queue %u broken by the guest (%s); device needs reset", d->vm->name,
+	     d->model->name, q, vq && vq->why ? vq->why : "bad ring");
 	virtio_pci_needs_reset(&d->pci);
 }
 

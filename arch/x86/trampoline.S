@@ -48,6 +48,9 @@ tramp_pm32:
 	orl $((1 << 8) | (1 << 11)), %eax /* LME, NXE */
 	wrmsr
 	movl %cr0, %eax
+	/* INIT leaves CR0.CD and NW set: clear them, or this CPU runs
+	 * uncached (the BSP's firmware cleared them before Keel started). */
+	andl $~0x60000000, %eax
 	orl $0x80010000, %eax /* PG, WP */
 	movl %eax, %cr0
 	ljmpl *OFF(tramp_far64)(%ebx)

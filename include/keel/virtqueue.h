@@ -145,6 +145,7 @@ struct virtqueue {
 	uint16_t inflight; /* chains popped and not yet pushed, <= size */
 	bool event_idx, indirect; /* negotiated VQ_F_EVENT_IDX, VQ_F_INDIRECT_DESC */
 	bool broken; /* sticky until vq_setup() or vq_init() */
+	const char *why; /* what broke it, for the log: a string constant */
 };
 
 /* A queue that is not set up (the state after a device reset). */

@@ -613,6 +613,7 @@ static void test_push_errors(void **state)
 	snapshot();
 	assert_int_equal(push(8, 0), -1);
 	assert_true(q.broken);
+	assert_string_equal(q.why, "the device completed a chain it did not take");
 	assert_int_equal(push(0, 0), -1); /* sticky */
 	assert_int_equal(pop(), -1);
 	assert_only_used_changed();
@@ -926,6 +927,7 @@ static void test_hostile(void **state)
 	snapshot();
 	assert_int_equal(pop(), -1);
 	assert_true(q.broken);
+	assert_non_null(q.why); /* the operator's log line says what the guest did */
 	assert_int_equal(f.refused, 0); /* checks come first: nothing outside even asked */
 	assert_int_equal(f.stray, 0);
 	assert_int_equal(memcmp(mem, shadow, sizeof(mem)), 0);
