@@ -158,11 +158,13 @@ def require_tool(name):
         raise ToolError(f"{name} not found{install_hint(name)}")
 
 
-def qemu_base(smp=2, mem="512M", icount=False, extra_cpu=""):
-    """The QEMU arguments common to every run: TCG, headless, COM1 on stdio."""
+def qemu_base(smp=2, mem="512M", icount=False, extra_cpu="", tcg_single=False):
+    """The QEMU arguments common to every run: TCG, headless, COM1 on stdio.
+    TCG_SINGLE runs every CPU on one host thread, taking turns."""
     if icount:
         smp = 1  # -icount with several CPUs hangs SMP bring-up (TESTING.md)
-    cmd = [QEMU, "-accel", "tcg", "-cpu", "max" + extra_cpu, "-smp", str(smp), "-m", str(mem),
+    accel = "tcg,thread=single" if tcg_single else "tcg"
+    cmd = [QEMU, "-accel", accel, "-cpu", "max" + extra_cpu, "-smp", str(smp), "-m", str(mem),
            "-machine", "pc", "-display", "none", "-no-reboot", "-serial", "stdio",
            "-monitor", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     if icount:

@@ -279,10 +279,10 @@ class Rig:
         """Stop this test and report it as skipped."""
         raise Skip(reason)
 
-    def only_qemu(self, devices):
-        """Skip this test on the Bochs rig, which lacks DEVICES (QEMU's host devices)."""
+    def only_qemu(self, what):
+        """Skip this test on the Bochs rig, which lacks WHAT (QEMU's devices or modes)."""
         if DEFAULT_RIG != "qemu":
-            self.skip(f"{devices} are QEMU devices: Bochs has none")
+            self.skip(f"needs {what}, which only the QEMU rig has")
 
     def guest(self, name):
         """Path of a built test guest in build/guests/ (the test fails if it is missing)."""

@@ -10,7 +10,7 @@
 #include <keel/heap.h>
 #include <keel/pmm.h>
 #include <keel/string.h>
-#include "vmcb.h"
+#include "svm.h"
 
 #define CPUID_SVM_FEATURES 0x8000000A
 #define SVM_FEAT_NP (1u << 0)
@@ -22,19 +22,6 @@
 
 #define IOPM_SIZE (3 * PAGE_SIZE)
 #define MSRPM_SIZE (2 * PAGE_SIZE)
-
-struct svm_vcpu {
-	struct vmcb *vmcb;
-	uint64_t vmcb_pa;
-	uint32_t asid;
-	uint64_t asid_gen;
-	int last_cpu;
-	/* NMI blocking, which the VMCB does not hold: set when an NMI is
-	 * injected, cleared once the guest has executed the IRET that ends
-	 * its handler (intercepted; done when RIP has moved past it). */
-	bool nmi_masked, awaiting_iret;
-	uint64_t iret_rip;
-};
 
 struct svm_vm {
 	struct npt npt;
@@ -310,14 +297,6 @@ static uint64_t svm_get_cr4(struct vcpu *v)
 	return ((struct svm_vcpu *)v->arch)->vmcb->cr4;
 }
 
-static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
-{
-	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
-
-	vmcb->event_inj = vector | EVENT_TYPE_EXCEPTION | EVENT_VALID |
-			  (has_error ? EVENT_ERR_VALID | ((uint64_t)error << 32) : 0);
-}
-
 /* A new ASID when the vCPU comes to a CPU it did not run on last, or when
  * that CPU has started a new generation since. */
 static void svm_assign_asid(struct svm_vcpu *s, unsigned cpu)
@@ -443,6 +422,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmcb->rsp = v->regs.rsp;
 	vmcb->rip = v->regs.rip;
 	vmcb->rflags = v->regs.rflags;
+	svm_events_before_entry(s);
 	svm_assign_asid(s, c->id);
 
 	svm_enter(s->vmcb_pa, &v->regs, c->arch.host_save_pa);
@@ -451,88 +431,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	v->regs.rsp = vmcb->rsp;
 	v->regs.rip = vmcb->rip;
 	v->regs.rflags = vmcb->rflags;
-	/* An event whose delivery the exit interrupted must be delivered again. */
-	vmcb->event_inj = 0;
-	if (vmcb->exit_int_info & EVENT_VALID)
-		vmcb->event_inj = vmcb->exit_int_info;
-	if (s->awaiting_iret && vmcb->rip != s->iret_rip)
-		s->nmi_masked = s->awaiting_iret = false;
-	if (vmcb->exit_code == SVM_EXIT_IRET) {
-		/* The NMI handler returns: NMIs are unblocked once this IRET
-		 * has completed, which the next exit will see. */
-		vmcb->icpt_misc1 &= ~ICPT_IRET;
-		s->awaiting_iret = true;
-		s->iret_rip = vmcb->rip;
-		e->kind = EXIT_NONE;
-		e->insn_len = 0;
-		return;
-	}
-	svm_decode_exit(vmcb, e);
-}
-
-/* The guest is in an STI or MOV SS shadow: the exit saw one, and the
- * instruction it covers has not been completed by Keel since. */
-static bool in_shadow(const struct vcpu *v, const struct vmcb *vmcb)
-{
-	return (vmcb->int_state & INT_STATE_SHADOW) && v->regs.rip == vmcb->rip;
-}
-
-static bool svm_interrupt_allowed(struct vcpu *v)
-{
-	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
-
-	return (v->regs.rflags & RFLAGS_IF) && !in_shadow(v, vmcb) &&
-	       !(vmcb->event_inj & EVENT_VALID);
-}
-
-static void svm_inject_interrupt(struct vcpu *v, uint8_t vector)
-{
-	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
-
-	vmcb->event_inj = vector | EVENT_TYPE_INTR | EVENT_VALID;
-}
-
-/* A virtual interrupt (V_IRQ) that is never delivered: its VINTR intercept
- * fires exactly when the guest becomes able to take an interrupt. */
-static void svm_request_interrupt_window(struct vcpu *v, bool on)
-{
-	struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
-	const uint32_t bits = INT_CTL_V_IRQ | INT_CTL_V_INTR_PRIO | INT_CTL_V_IGN_TPR;
-
-	if (on) {
-		vmcb->int_ctl |= bits;
-		vmcb->icpt_misc1 |= ICPT_VINTR;
-	} else {
-		vmcb->int_ctl &= ~bits;
-		vmcb->icpt_misc1 &= ~ICPT_VINTR;
-	}
-}
-
-static bool svm_nmi_allowed(struct vcpu *v)
-{
-	const struct svm_vcpu *s = v->arch;
-
-	return !s->nmi_masked && !in_shadow(v, s->vmcb) && !(s->vmcb->event_inj & EVENT_VALID);
-}
-
-static void svm_inject_nmi(struct vcpu *v)
-{
-	struct svm_vcpu *s = v->arch;
-
-	s->vmcb->event_inj = 2 | EVENT_TYPE_NMI | EVENT_VALID;
-	s->nmi_masked = true;
-	s->awaiting_iret = false;
-	s->vmcb->icpt_misc1 |= ICPT_IRET;
-}
-
-/* While the handler runs, its IRET is intercepted (set at injection); after
- * that the unblocking is seen at the next exit, whatever it is: SVM has no
- * exit for "NMIs are unblocked now". A shadow or a queued event clears
- * by the next exit too. */
-static void svm_request_nmi_window(struct vcpu *v, bool on)
-{
-	(void)v;
-	(void)on;
+	if (!svm_events_after_exit(v, e))
+		svm_decode_exit(vmcb, e);
 }
 
 static void svm_vcpu_put(struct vcpu *v)

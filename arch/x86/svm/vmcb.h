@@ -108,6 +108,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define EVENT_TYPE_EXCEPTION (3ULL << 8)
 #define EVENT_TYPE_INTR (0ULL << 8)
 #define EVENT_TYPE_NMI (2ULL << 8)
+#define EVENT_TYPE_SOFT_INT (4ULL << 8)
 #define EVENT_TYPE_MASK (7ULL << 8)
 
 #define SVM_EXIT_INTR 0x60

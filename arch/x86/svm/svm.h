@@ -1,0 +1,39 @@
+/* AMD-V backend, private: the per-vCPU state shared by the run loop
+ * (svm.c) and event injection (svm_events.c). */
+#ifndef KEEL_SVM_H
+#define KEEL_SVM_H
+
+#include <keel/backend.h>
+#include "vmcb.h"
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	uint32_t asid;
+	uint64_t asid_gen;
+	int last_cpu;
+	/* NMI blocking, which the VMCB does not hold: set when an NMI is
+	 * injected, cleared once the guest has executed the IRET that ends
+	 * its handler (intercepted; done when RIP has moved past it). */
+	bool nmi_masked, awaiting_iret;
+	uint64_t iret_rip;
+	/* The virtual interrupt line (V_IRQ), which serves two purposes: an
+	 * external interrupt handed over with its vector that the guest has
+	 * not taken yet (virq_pending), or else a request for an exit as soon
+	 * as the guest can take one (window_wanted, through the VINTR
+	 * intercept). virq_armed: V_IRQ was set on the last entry. */
+	bool virq_pending, window_wanted, virq_armed;
+};
+
+/* svm_events.c */
+void svm_events_before_entry(struct svm_vcpu *s);
+bool svm_events_after_exit(struct vcpu *v, struct vm_exit *e);
+void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+bool svm_interrupt_allowed(struct vcpu *v);
+void svm_inject_interrupt(struct vcpu *v, uint8_t vector);
+void svm_request_interrupt_window(struct vcpu *v, bool on);
+bool svm_nmi_allowed(struct vcpu *v);
+void svm_inject_nmi(struct vcpu *v);
+void svm_request_nmi_window(struct vcpu *v, bool on);
+
+#endif
