@@ -14,6 +14,7 @@
 #include <keel/platform.h>
 #include <arch/time.h>
 #include <keel/sched.h>
+#include <keel/vcpu_view.h>
 
 typedef void (*exit_handler_fn)(struct vcpu *v, const struct vm_exit *e);
 
@@ -159,10 +160,42 @@ static void report_dead_state(struct vcpu *v, const struct vm_exit *e)
 	     s.tr.base, e->raw.code, e->raw.info1, e->raw.info2);
 }
 
+/* A triple fault is most often a fault that could not be delivered: say
+ * whether the guest's own page tables still reach its double-fault gate and
+ * the code at RIP (as the guest last set them; Keel reads, writes nothing). */
+static void report_reach(const struct vcpu_view *w, const char *what, uint64_t la, bool fetch)
+{
+	struct walk_fault f;
+	uint64_t gpa;
+	int r = fetch ? vcpu_view_walk(w, la, WALK_FETCH, &gpa, &f)
+		      : vcpu_view_walk_system(w, la, &gpa, &f);
+	const char *vm = w->v->vm->name;
+
+	if (r == WALK_OK)
+		klog("vm %s: vCPU %u: %s %#lx is at guest-physical %#lx", vm, w->v->id, what, la,
+		     gpa);
+	else if (r == WALK_PAGE_FAULT)
+		klog("vm %s: vCPU %u: %s %#lx is unreachable: page fault, error code %#x", vm,
+		     w->v->id, what, la, f.error_code);
+	else
+		klog("vm %s: vCPU %u: %s %#lx is unreachable (walk result %d)", vm, w->v->id, what,
+		     la, r);
+}
+
 static void handle_shutdown(struct vcpu *v, const struct vm_exit *e)
 {
+	struct vcpu_view w;
+
 	report_recent_exits(v);
 	report_dead_state(v, e);
+	vcpu_view_init(&w, v);
+	if (w.s.cr0 & CR0_PG) {
+		/* Gates are 16 bytes in long mode, 8 in protected mode. */
+		uint64_t gate = (w.s.efer & EFER_LMA) ? 16 : 8;
+
+		report_reach(&w, "double-fault gate", w.s.idtr.base + 8 * gate, false);
+		report_reach(&w, "code at rip", w.s.cs.base + v->regs.rip, true);
+	}
 	vm_stop(v->vm, "triple fault (shutdown) on vCPU %u at rip %#lx", v->id, v->regs.rip);
 }
 

@@ -34,6 +34,12 @@ int vcpu_view_walk(const struct vcpu_view *w, uint64_t la, unsigned access, uint
 			  w->v->vm);
 }
 
+int vcpu_view_walk_system(const struct vcpu_view *w, uint64_t la, uint64_t *gpa,
+			  struct walk_fault *fault)
+{
+	return guest_walk(&w->paging, la, WALK_IMPLICIT, gpa, fault, read_phys, w->v->vm);
+}
+
 int vcpu_view_fetch(const struct vcpu_view *w, uint8_t insn[15], size_t *got,
 		    struct walk_fault *fault)
 {

@@ -20,6 +20,10 @@ void vcpu_view_init(struct vcpu_view *w, struct vcpu *v);
  * WALK_FETCH; the CPL is added here): a WALK_* result. */
 int vcpu_view_walk(const struct vcpu_view *w, uint64_t la, unsigned access, uint64_t *gpa,
 		   struct walk_fault *fault);
+/* The same for a read the CPU makes on its own at any CPL (descriptor
+ * tables: IDT, GDT, TSS): supervisor, SMAP does not apply. */
+int vcpu_view_walk_system(const struct vcpu_view *w, uint64_t la, uint64_t *gpa,
+			  struct walk_fault *fault);
 /* Up to 15 instruction bytes at CS:RIP; *GOT says how many were read. */
 int vcpu_view_fetch(const struct vcpu_view *w, uint8_t insn[15], size_t *got,
 		    struct walk_fault *fault);

@@ -76,13 +76,20 @@ def test_out_of_bounds_access_stops_only_that_vm(rig):
 def test_triple_fault_stops_only_that_vm(rig):
     """A triple fault stops and reports that VM; a hello VM next to it passes."""
     config = (POWEROFF_WHEN_IDLE + vm("tf", kernel="triple.elf", memory="16M")
+              + vm("tp", kernel="triple.elf", cmdline="idt=unmapped", memory="16M")
               + vm("ok", kernel="hello.elf", cmdline="name=ok count=4", memory="16M"))
     run = rig.boot(config, timeout=120)
     run.assert_no_panic()
-    assert run.search(r"^\[tf\] about to triple fault$"), "the triple guest did not run"
-    reason = stopped_reason(run, "tf")
-    assert reason and re.fullmatch(r"triple fault \(shutdown\) on vCPU 0 at rip 0x[0-9a-fA-F]+",
-                                   reason), f"vm tf stopped with {reason!r}"
+    for name in ("tf", "tp"):
+        assert run.search(rf"^\[{name}\] about to triple fault$"), f"{name} did not run"
+        reason = stopped_reason(run, name)
+        assert reason and re.fullmatch(r"triple fault \(shutdown\) on vCPU 0 at rip 0x[0-9a-f]+",
+                                       reason), f"vm {name} stopped with {reason!r}"
+    # With paging on, the report says whether the guest's own page tables
+    # reach its double-fault gate (tp's IDT is in unmapped memory) and RIP.
+    assert run.search(LOG + r"vm tp: vCPU 0: double-fault gate 0x800040 is unreachable: "
+                      r"page fault, error code 0x0$"), "no reachability report for tp's IDT"
+    assert run.search(LOG + r"vm tp: vCPU 0: code at rip (0x[0-9a-f]+) is at guest-physical \1$")
     assert_hello_passed(run, "ok", 4)
     assert_clean_poweroff(run)
 
