@@ -21,8 +21,11 @@ struct svm_vcpu {
 	 * external interrupt handed over with its vector that the guest has
 	 * not taken yet (virq_pending), or else a request for an exit as soon
 	 * as the guest can take one (window_wanted, through the VINTR
-	 * intercept). virq_armed: V_IRQ was set on the last entry. */
-	bool virq_pending, window_wanted, virq_armed;
+	 * intercept). virq_armed: V_IRQ was set on the last entry;
+	 * virq_due: with the guest able to take it there (IF set, no event
+	 * injected), at entry_rip. */
+	bool virq_pending, window_wanted, virq_armed, virq_due;
+	uint64_t entry_rip;
 };
 
 /* svm_events.c */

@@ -16,9 +16,22 @@
  * STI and HLT would take the interrupt before the HLT, return to it and
  * sleep with nothing left to wake it. A shadow covers one instruction;
  * V_IRQ is armed again on the entry after the next exit (an intercepted
- * HLT at once; anything else by the end of the time slice at the latest). */
+ * HLT at once; anything else by the end of the time slice at the latest).
+ *
+ * And why a CPU may be switched to EVENTINJ after all: a virtual interrupt
+ * the guest could take at entry must be taken before its first
+ * instruction. Bochs 2.7 looks for one only when the guest's IF goes from
+ * 0 to 1, so a guest busy with IF set would never see it (no timer ticks
+ * for a CPU-bound process). When an exit finds a deliverable V_IRQ not
+ * taken although the guest has run, Keel says so once and from then on
+ * injects external interrupts the guest can take through EVENTINJ, the
+ * way every AMD-V CPU takes them at once. */
 #include <arch/x86.h>
+#include <keel/console.h>
 #include "svm.h"
+
+/* Set, for good, once a CPU has been seen not to take a deliverable V_IRQ. */
+static bool virq_lazy;
 
 #define VIRQ_BITS (INT_CTL_V_IRQ | INT_CTL_V_INTR_PRIO | INT_CTL_V_IGN_TPR)
 
@@ -38,6 +51,9 @@ void svm_events_before_entry(struct svm_vcpu *s)
 	vmcb->icpt_misc1 &= ~ICPT_VINTR;
 	s->virq_armed =
 	    (s->virq_pending || s->window_wanted) && !(vmcb->int_state & INT_STATE_SHADOW);
+	s->virq_due = s->virq_armed && s->virq_pending && (vmcb->rflags & RFLAGS_IF) &&
+		      !(vmcb->event_inj & EVENT_VALID);
+	s->entry_rip = vmcb->rip;
 	if (!s->virq_armed)
 		return;
 	vmcb->int_ctl |= VIRQ_BITS;
@@ -75,6 +91,11 @@ bool svm_events_after_exit(struct vcpu *v, struct vm_exit *e)
 	/* The CPU clears V_IRQ as the guest takes the interrupt. */
 	if (s->virq_armed && s->virq_pending && !(vmcb->int_ctl & INT_CTL_V_IRQ))
 		s->virq_pending = false;
+	if (s->virq_due && s->virq_pending && vmcb->rip != s->entry_rip && !virq_lazy) {
+		virq_lazy = true;
+		klog("AMD-V: this CPU did not take a virtual interrupt the guest could take; "
+		     "external interrupts now go in through EVENTINJ");
+	}
 	vmcb->event_inj = 0;
 	if ((cut_short & EVENT_VALID) && (cut_short & EVENT_TYPE_MASK) == EVENT_TYPE_INTR) {
 		svm_inject_interrupt(v, (uint8_t)cut_short);
@@ -85,6 +106,13 @@ bool svm_events_after_exit(struct vcpu *v, struct vm_exit *e)
 	}
 	if (s->awaiting_iret && vmcb->rip != s->iret_rip)
 		s->nmi_masked = s->awaiting_iret = false;
+	/* On a CPU that takes V_IRQ late, what it still holds goes in through
+	 * EVENTINJ as soon as the guest can take it. */
+	if (virq_lazy && s->virq_pending && (vmcb->rflags & RFLAGS_IF) &&
+	    !(vmcb->int_state & INT_STATE_SHADOW) && !(vmcb->event_inj & EVENT_VALID)) {
+		s->virq_pending = false;
+		vmcb->event_inj = vmcb->int_vector | EVENT_TYPE_INTR | EVENT_VALID;
+	}
 
 	e->insn_len = 0;
 	if (vmcb->exit_code == SVM_EXIT_HLT && s->virq_pending && vmcb->cpl == 0 &&
@@ -126,6 +154,10 @@ void svm_inject_interrupt(struct vcpu *v, uint8_t vector)
 {
 	struct svm_vcpu *s = v->arch;
 
+	if (virq_lazy) {
+		s->vmcb->event_inj = vector | EVENT_TYPE_INTR | EVENT_VALID;
+		return;
+	}
 	s->vmcb->int_vector = vector;
 	s->virq_pending = true;
 }
