@@ -146,11 +146,11 @@ static void report_recent_exits(const struct vcpu *v)
 /* The state the guest died in: enough to tell a bad stack from a bad IDT
  * or page tables, and which event was being delivered (info1/info2 are the
  * backend's raw exit information). */
-static void report_dead_state(struct vcpu *v, const struct vm_exit *e)
+static void report_dead_state(const struct vcpu *v, const struct vcpu_sregs *sr,
+			      const struct vm_exit *e)
 {
-	struct vcpu_sregs s;
+	const struct vcpu_sregs s = *sr;
 
-	backend->get_sregs(v, &s);
 	klog("vm %s: vCPU %u: rsp %#lx rflags %#lx cs %#x ss %#x cr0 %#lx cr2 %#lx cr3 %#lx "
 	     "cr4 %#lx efer %#lx",
 	     v->vm->name, v->id, v->regs.rsp, v->regs.rflags, s.cs.sel, s.ss.sel, s.cr0, s.cr2,
@@ -187,8 +187,8 @@ static void handle_shutdown(struct vcpu *v, const struct vm_exit *e)
 	struct vcpu_view w;
 
 	report_recent_exits(v);
-	report_dead_state(v, e);
-	vcpu_view_init(&w, v);
+	vcpu_view_init(&w, v); /* reads the vCPU's registers once for both reports */
+	report_dead_state(v, &w.s, e);
 	if (w.s.cr0 & CR0_PG) {
 		/* Gates are 16 bytes in long mode, 8 in protected mode. */
 		uint64_t gate = (w.s.efer & EFER_LMA) ? 16 : 8;

@@ -42,6 +42,14 @@ static bool in_shadow(const struct vcpu *v, const struct vmcb *vmcb)
 	return (vmcb->int_state & INT_STATE_SHADOW) && v->regs.rip == vmcb->rip;
 }
 
+/* The guest could take an external interrupt at the VMCB's RIP: IF set,
+ * no STI or MOV SS shadow, no event already going in. */
+static bool open_to_interrupts(const struct vmcb *vmcb)
+{
+	return (vmcb->rflags & RFLAGS_IF) && !(vmcb->int_state & INT_STATE_SHADOW) &&
+	       !(vmcb->event_inj & EVENT_VALID);
+}
+
 /* Called with the VMCB's RIP and shadow up to date for this entry. */
 void svm_events_before_entry(struct svm_vcpu *s)
 {
@@ -51,8 +59,7 @@ void svm_events_before_entry(struct svm_vcpu *s)
 	vmcb->icpt_misc1 &= ~ICPT_VINTR;
 	s->virq_armed =
 	    (s->virq_pending || s->window_wanted) && !(vmcb->int_state & INT_STATE_SHADOW);
-	s->virq_due = s->virq_armed && s->virq_pending && (vmcb->rflags & RFLAGS_IF) &&
-		      !(vmcb->event_inj & EVENT_VALID);
+	s->virq_due = s->virq_armed && s->virq_pending && open_to_interrupts(vmcb);
 	s->entry_rip = vmcb->rip;
 	if (!s->virq_armed)
 		return;
@@ -108,13 +115,13 @@ bool svm_events_after_exit(struct vcpu *v, struct vm_exit *e)
 		s->nmi_masked = s->awaiting_iret = false;
 	/* On a CPU that takes V_IRQ late, what it still holds goes in through
 	 * EVENTINJ as soon as the guest can take it. */
-	if (virq_lazy && s->virq_pending && (vmcb->rflags & RFLAGS_IF) &&
-	    !(vmcb->int_state & INT_STATE_SHADOW) && !(vmcb->event_inj & EVENT_VALID)) {
+	if (virq_lazy && s->virq_pending && open_to_interrupts(vmcb)) {
 		s->virq_pending = false;
 		vmcb->event_inj = vmcb->int_vector | EVENT_TYPE_INTR | EVENT_VALID;
 	}
 
 	e->insn_len = 0;
+	/* (The shadow HLT sits in is over once it is skipped.) */
 	if (vmcb->exit_code == SVM_EXIT_HLT && s->virq_pending && vmcb->cpl == 0 &&
 	    (vmcb->rflags & RFLAGS_IF) && !(vmcb->event_inj & EVENT_VALID)) {
 		hlt_takes_pending_interrupt(v, s);
