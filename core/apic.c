@@ -70,27 +70,6 @@ static void start_at_sipi(struct vcpu *t, uint8_t vector)
 	t->regs.rflags = 0x2;
 }
 
-/* INIT and SIPI to a vCPU of the VM, under sched_lock. INIT puts a vCPU that
- * is not running back to waiting for SIPI; a SIPI starts one that waits. */
-static void init_sipi_locked(struct vcpu *t, const struct vlapic_ipi *ipi)
-{
-	if (ipi->delivery == VLAPIC_DM_INIT) {
-		if (t->state == VCPU_HALTED || t->state == VCPU_RUNNABLE) {
-			sched_remove_locked(t);
-			t->state = VCPU_WAIT_SIPI;
-		}
-		return;
-	}
-	if (t->state != VCPU_WAIT_SIPI)
-		return; /* the second SIPI of the usual pair, or a running vCPU */
-	start_at_sipi(t, ipi->vector);
-	spin_lock(&t->apic->lock);
-	vlapic_init_signal(&t->apic->l);
-	refresh_locked(t, time_ns());
-	spin_unlock(&t->apic->lock);
-	sched_wake_locked(t);
-}
-
 /* Make a vCPU notice new work: a halted one runs again (if the work can
  * end its halt: an NMI, or an interrupt with IF set); one on another
  * physical CPU exits at once (a kick IPI) to take it. */
@@ -102,6 +81,51 @@ static void notify_locked(struct vcpu *t)
 	else if (t->state == VCPU_RUNNING && t->se.cpu >= 0 && cpus[t->se.cpu] &&
 		 cpus[t->se.cpu] != this_cpu())
 		cpu_kick(cpus[t->se.cpu]);
+}
+
+/* INIT, on a vCPU on no physical CPU: it waits for a SIPI, its local APIC
+ * reset (ID and base kept) and no event left on its way in: an NMI or
+ * interrupt queued before the INIT must not hit the code the SIPI starts. */
+static void init_now_locked(struct vcpu *t)
+{
+	t->init_pending = false;
+	sched_remove_locked(t);
+	t->state = VCPU_WAIT_SIPI;
+	irq_reset(t);
+	spin_lock(&t->apic->lock);
+	vlapic_init_signal(&t->apic->l);
+	refresh_locked(t, time_ns());
+	spin_unlock(&t->apic->lock);
+}
+
+void apic_init_locked(struct vcpu *v)
+{
+	if (v->state != VCPU_DEAD && v->state != VCPU_WAIT_SIPI)
+		init_now_locked(v);
+	else
+		v->init_pending = false;
+}
+
+/* INIT and SIPI to a vCPU of the VM, under sched_lock. INIT stops the vCPU
+ * wherever it is, to wait for a SIPI: at once if it is on no CPU, else as
+ * soon as its CPU (kicked) takes it off. A SIPI starts a vCPU that waits;
+ * one that came before the INIT took effect is ignored, as by a CPU not
+ * yet waiting. */
+static void init_sipi_locked(struct vcpu *t, const struct vlapic_ipi *ipi)
+{
+	if (ipi->delivery == VLAPIC_DM_INIT) {
+		if (t->on_cpu_since) {
+			t->init_pending = true;
+			notify_locked(t);
+		} else if (t->state == VCPU_HALTED || t->state == VCPU_RUNNABLE) {
+			init_now_locked(t);
+		}
+		return;
+	}
+	if (t->state != VCPU_WAIT_SIPI || t->init_pending)
+		return; /* the second SIPI of the usual pair, or a running vCPU */
+	start_at_sipi(t, ipi->vector);
+	sched_wake_locked(t);
 }
 
 /* Deliver one interrupt message (an IPI from SRC, or from the IOAPIC with
@@ -134,7 +158,9 @@ static void deliver(struct vm *vm, struct vcpu *src, const struct vlapic_ipi *ip
 				continue;
 			if (!sched_held)
 				sched_lock_take();
-			if (nmi) {
+			if (nmi && t->state == VCPU_WAIT_SIPI) {
+				/* a CPU waiting for its SIPI takes no NMI */
+			} else if (nmi) {
 				/* NMIs do not queue: one pending is all a CPU keeps. */
 				t->nmi_pending = true;
 				if (t != src)

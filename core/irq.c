@@ -74,6 +74,14 @@ void irq_deliver_slow(struct vcpu *v)
 		backend->inject_interrupt(v, (uint8_t)vec);
 }
 
+void irq_reset(struct vcpu *v)
+{
+	v->nmi_pending = false;
+	window(v, false);
+	nmi_window(v, false);
+	backend->cancel_events(v);
+}
+
 bool irq_wakes(struct vcpu *v, uint64_t now)
 {
 	if (v->nmi_pending)

@@ -8,6 +8,7 @@
 #include <arch/time.h>
 #include <arch/trap.h>
 #include <arch/x86.h>
+#include <keel/apic.h>
 #include <keel/backend.h>
 #include <keel/console.h>
 #include <keel/exit.h>
@@ -214,7 +215,8 @@ static void run_slice(struct cpu *c, struct vcpu *v)
 	uint64_t now = time_ns(), slice = sched_timeslice_ns;
 	uint64_t left = group_budget_left(&v->vm->group, now);
 	c->slice_end = now + (left < slice ? left : slice);
-	while (!c->need_resched && v->state == VCPU_RUNNING && v->vm->state == VM_RUNNING) {
+	while (!c->need_resched && v->state == VCPU_RUNNING && v->vm->state == VM_RUNNING &&
+	       !v->init_pending) {
 		irq_deliver(v);
 		uint64_t due = vcpu_deadline(v);
 		if (sleepers_deadline < due)
@@ -261,6 +263,9 @@ static void after_slice(struct cpu *c, struct vcpu *v, uint64_t start)
 		v->state = VCPU_DEAD;
 		sched_remove_locked(v);
 		finish = vm->running_vcpus == 0;
+	} else if (v->init_pending) {
+		apic_init_locked(v);
+		halted = vm_all_halted_locked(vm);
 	} else if (v->state == VCPU_RUNNING && vm->state == VM_PAUSED) {
 		v->state = VCPU_PAUSED;
 	} else if (v->state == VCPU_RUNNING) {

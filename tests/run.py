@@ -228,6 +228,7 @@ BOCHS_SUBSET = (
     "test_sched/test_pinned_vms_run_on_their_cpus",
     "test_linux/test_linux_boots_to_busybox_and_runs_commands",
     "test_apic/test_local_apic_x2apic_timers_and_nmi",
+    "test_apic/test_init_stops_a_running_vcpu_and_clears_its_events",
     "test_virtio/test_hostile_rings_are_refused_and_harm_nothing",
 )
 # On Bochs' AMD model (ryzen: AMD-V with NRIP save and flush-by-ASID), the
@@ -241,6 +242,7 @@ BOCHS_RYZEN_SUBSET = (
     "test_qemu_compat/test_string_port_io_like_the_cpu",
     "test_config/test_config_errors_leave_out_only_bad_vms",
     "test_apic/test_local_apic_x2apic_timers_and_nmi",
+    "test_apic/test_init_stops_a_running_vcpu_and_clears_its_events",
     "test_virtio/test_hostile_rings_are_refused_and_harm_nothing",
 )
 # `make test-full` (--bochs all) runs every test on ryzen too, but these:

@@ -30,6 +30,9 @@ void apic_deliver_msg(struct vm *vm, uint32_t dest, uint8_t vector, uint8_t deli
 /* A message-signalled interrupt (MSI or MSI-X) a device model raises:
  * false if ADDR/DATA is no interrupt (include/keel/msi.h). */
 bool apic_deliver_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* Carry out an INIT that came while V was on a CPU (v->init_pending), now
+ * that it is off it; under sched_lock. */
+void apic_init_locked(struct vcpu *v);
 /* Should the 8259's INT reach this vCPU (LINT0 in ExtINT mode, or APIC off)? */
 bool apic_takes_extint(struct vcpu *v);
 

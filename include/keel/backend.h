@@ -43,6 +43,9 @@ struct backend_ops {
 	bool (*nmi_allowed)(struct vcpu *v);
 	void (*inject_nmi)(struct vcpu *v);
 	void (*request_nmi_window)(struct vcpu *v, bool on);
+	/* INIT: drop whatever event is on its way into the guest, both
+	 * windows and NMI blocking, as a CPU's INIT does. */
+	void (*cancel_events)(struct vcpu *v);
 };
 
 extern const struct backend_ops *backend;

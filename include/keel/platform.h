@@ -30,6 +30,8 @@ static inline void irq_deliver(struct vcpu *v)
 	    v->nmi_window_requested)
 		irq_deliver_slow(v);
 }
+/* INIT: no NMI or interrupt stays on its way in, no window is asked for. */
+void irq_reset(struct vcpu *v);
 /* A halted vCPU has something to wake for: an NMI, or with interrupts
  * enabled (v->halted_irqs_off clear) an interrupt. */
 bool irq_wakes(struct vcpu *v, uint64_t now);

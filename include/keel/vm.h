@@ -128,6 +128,9 @@ struct vcpu {
 	bool window_requested; /* an EXIT_INTR_WINDOW is asked for */
 	volatile bool nmi_pending; /* an NMI (IPI) waits to be injected */
 	bool nmi_window_requested;
+	/* An INIT came while the vCPU was on a physical CPU: it takes effect
+	 * when the vCPU leaves it (at once: the CPU is kicked). */
+	volatile bool init_pending;
 };
 
 struct vm {

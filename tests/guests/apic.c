@@ -8,6 +8,11 @@
  * waking the HLT that waits for it.
  * It also prints how late a TSC-deadline interrupt comes, in microseconds
  * (the TSC rate measured against the APIC timer's 1 GHz count).
+ *
+ * With test=init (a VM of two vCPUs) it checks INIT instead: the second
+ * vCPU, started by INIT-SIPI in real mode, is stopped by an INIT while it
+ * runs, with an NMI still queued for it; a SIPI restarts it with no old
+ * event left over and NMIs unblocked.
  */
 #include "guest.h"
 
@@ -49,6 +54,27 @@ __asm__(".text\n"
 	"	popl %ecx; lock incl ipi_hits; jmp eoi_and_return\n"
 	"nmi_isr: lock incl nmi_hits; iret\n");
 extern char timer_isr[], ipi_isr[], nmi_isr[];
+
+/* The second vCPU's code, copied to AP_CODE and started there in real mode
+ * by a SIPI: count starts, then count forever with interrupts on (so any
+ * host can preempt it). Its NMI handler (real-mode IVT entry 2) counts the
+ * NMI and goes on counting without an IRET: NMIs stay blocked. */
+#define AP_CODE 0x7000
+#define AP_STARTS 0x6000
+#define AP_COUNT 0x6004
+#define AP_NMIS 0x6008
+__asm__(".text\n"
+	".code16\n"
+	"ap_code: cli; xorw %ax, %ax; movw %ax, %ds; movw %ax, %ss; movw $0x6000, %sp\n"
+	"	lock incl 0x6000\n"
+	"	sti\n"
+	"1:	lock incl 0x6004; jmp 1b\n"
+	"ap_nmi: lock incl 0x6008\n"
+	"	sti\n"
+	"2:	lock incl 0x6004; jmp 2b\n"
+	"ap_code_end:\n"
+	".code32\n");
+extern char ap_code[], ap_nmi[], ap_code_end[];
 
 struct __attribute__((packed)) dtr {
 	uint16_t limit;
@@ -252,12 +278,117 @@ static void ipi_storm(void)
 	puts("IPI storm: 2000 self IPIs, each taken once");
 }
 
+/* Guest-physical memory below the image (paging is off); laundered so
+ * the compiler does not take a small constant address for a null pointer. */
+static volatile uint32_t *low(uint32_t addr)
+{
+	volatile uint32_t *p;
+
+	__asm__("" : "=r"(p) : "0"(addr));
+	return p;
+}
+
+#define ICR_TO_AP(mode) ((1ULL << 32) | (1u << 14) | ((mode) << 8))
+#define DM_NMI 4u
+#define DM_INIT 5u
+#define DM_STARTUP 6u
+
+/* Until the AP's count stands still; false if it never does. */
+static int ap_stops(void)
+{
+	for (int i = 0; i < 200; i++) {
+		uint32_t before = *low(AP_COUNT);
+		delay_loop(200000);
+		if (*low(AP_COUNT) == before)
+			return 1;
+	}
+	return 0;
+}
+
+/* Until the AP has counted N more; false if it does not. */
+static int ap_runs(uint32_t n)
+{
+	uint32_t from = *low(AP_COUNT);
+
+	for (int i = 0; i < 2000 && *low(AP_COUNT) - from < n; i++)
+		delay_loop(100000);
+	return *low(AP_COUNT) - from >= n;
+}
+
+static void ap_started(uint32_t starts, const char *what)
+{
+	for (int i = 0; i < 2000 && *low(AP_STARTS) < starts; i++)
+		delay_loop(100000);
+	if (*low(AP_STARTS) != starts || !ap_runs(1000))
+		xtf_failure("%s: AP started %u times, expected %u (%u NMIs taken)", what,
+			    *low(AP_STARTS), starts, *low(AP_NMIS));
+}
+
+static void init_while_running(const struct mb_info *mbi)
+{
+	uint32_t len = (uint32_t)(ap_code_end - ap_code);
+
+	memcpy((void *)low(AP_CODE), ap_code, len);
+	*low(AP_STARTS) = *low(AP_COUNT) = *low(AP_NMIS) = 0;
+	*low(2 * 4) = AP_CODE + (uint32_t)(ap_nmi - ap_code); /* IVT[2] = 0000:handler */
+
+	wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
+	wrmsr(X2_ICR, ICR_TO_AP(DM_STARTUP) | (AP_CODE >> 12));
+	ap_started(1, "INIT-SIPI");
+	puts("AP started by INIT-SIPI and running");
+
+	/* An NMI it takes, then one its handler blocks: queued in the host. */
+	wrmsr(X2_ICR, ICR_TO_AP(DM_NMI));
+	for (int i = 0; i < 2000 && !*low(AP_NMIS); i++)
+		delay_loop(100000);
+	wrmsr(X2_ICR, ICR_TO_AP(DM_NMI));
+	if (*low(AP_NMIS) != 1 || !ap_runs(1000) || *low(AP_NMIS) != 1)
+		xtf_failure("NMIs to the AP: %u taken, expected 1 (the second is blocked)",
+			    *low(AP_NMIS));
+	puts("AP took one NMI; the second waits while its handler runs");
+
+	wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
+	if (!ap_stops())
+		xtf_failure("INIT did not stop the running AP");
+	wrmsr(X2_ICR, ICR_TO_AP(DM_NMI)); /* dropped: it waits for a SIPI */
+	puts("INIT stopped the running AP");
+
+	/* An NMI left over would be taken before the first instruction. */
+	wrmsr(X2_ICR, ICR_TO_AP(DM_STARTUP) | (AP_CODE >> 12));
+	if (!ap_runs(1000) || *low(AP_NMIS) != 1)
+		xtf_failure("after INIT and SIPI the AP took %u NMIs sent before them",
+			    *low(AP_NMIS) - 1);
+	ap_started(2, "SIPI after INIT");
+	puts("SIPI restarted the AP with no NMI left from before the INIT");
+
+	if (strcmp(cmdline_get(mbi, "unblock", "check"), "skip") == 0) {
+		puts("NMI unblocking after INIT not checked (unblock=skip)");
+		wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
+		if (!ap_stops())
+			xtf_failure("INIT did not stop the AP the second time");
+		xtf_success("INIT stops a running vCPU and clears its events");
+	}
+	wrmsr(X2_ICR, ICR_TO_AP(DM_NMI));
+	for (int i = 0; i < 2000 && *low(AP_NMIS) < 2; i++)
+		delay_loop(100000);
+	if (*low(AP_NMIS) != 2)
+		xtf_failure("an NMI after INIT and SIPI was not taken: NMIs still blocked");
+	puts("NMIs are unblocked after INIT");
+
+	wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
+	if (!ap_stops())
+		xtf_failure("INIT did not stop the AP the second time");
+	xtf_success("INIT stops a running vCPU and clears its events");
+}
+
 void guest_main(uint32_t magic, const struct mb_info *mbi)
 {
 	xtf_check_boot(magic, mbi);
 	check_cpuid();
 	setup_tables();
 	enter_x2apic();
+	if (strcmp(cmdline_get(mbi, "test", "local"), "init") == 0)
+		init_while_running(mbi);
 	ipis();
 	ipi_storm();
 	one_shot();

@@ -1,11 +1,12 @@
 """The interrupt controllers a vCPU sees, from a test guest: its local APIC in
 x2APIC mode (self IPI, NMI IPI, timer in one-shot, periodic and TSC-deadline
-modes), and two thousand self IPIs under real-time TCG. Linux guests
-(test_linux) use the xAPIC MMIO page and the IOAPIC."""
+modes), two thousand self IPIs under real-time TCG, and INIT and SIPI to a
+second vCPU. Linux guests (test_linux) use the xAPIC MMIO page and the
+IOAPIC."""
 
 import re
 
-from rig import timeout
+from rig import BOCHS_CPU, DEFAULT_RIG, timeout
 
 
 @timeout(120)
@@ -25,6 +26,35 @@ def test_local_apic_x2apic_timers_and_nmi(rig):
     late = re.search(r"^\[ap\] TSC-deadline lateness: (\d+) us$", out, re.M)
     assert late and int(late.group(1)) < 500, late and late.group(0)
     # The guest's verdict through the debug-exit port: v = 0, status 1.
+    assert re.search(r"keel: vm ap: stopped: exited with status 1 ", out)
+    assert run.status == 0 and "KEEL PANIC" not in out
+
+
+@timeout(120)
+def test_init_stops_a_running_vcpu_and_clears_its_events(rig):
+    # The guest's second vCPU spins in real mode with an NMI queued for it
+    # (its handler never returns, so NMIs stay blocked) when an INIT comes:
+    # it must stop, take no NMI while it waits for its SIPI, and come back
+    # from the SIPI with neither the queued NMI nor the blocking.
+    # Bochs 2.7's VT-x keeps a CPU's virtual-NMI blocking across a VM entry
+    # whose VMCS says there is none (seen: Keel wrote interruptibility 0,
+    # injected nothing, and the next exit reported NMI blocking, bit 3), so
+    # after the restart an NMI may never come there: the last step is
+    # checked on the AMD-V rigs and QEMU only.
+    bochs_vtx = DEFAULT_RIG == "bochs" and BOCHS_CPU != "ryzen"
+    cmdline = "test=init" + (" unblock=skip" if bochs_vtx else "")
+    run = rig.boot("[keel]\npoweroff-when-idle = yes\n[vm ap]\nkernel = apic.elf\n"
+                   f"memory = 4M\nvcpus = 2\ncmdline = {cmdline}\n", smp=2, timeout=100)
+    out = run.output
+    for line in ("AP started by INIT-SIPI and running",
+                 "AP took one NMI; the second waits while its handler runs",
+                 "INIT stopped the running AP",
+                 "SIPI restarted the AP with no NMI left from before the INIT",
+                 "NMI unblocking after INIT not checked (unblock=skip)" if bochs_vtx else
+                 "NMIs are unblocked after INIT"):
+        assert re.search(rf"^\[ap\] {re.escape(line)}$", out, re.M), (
+            line, re.findall(r"^\[ap\] RESULT.*$", out, re.M))
+    assert re.search(r"^\[ap\] RESULT: PASS INIT stops a running vCPU", out, re.M)
     assert re.search(r"keel: vm ap: stopped: exited with status 1 ", out)
     assert run.status == 0 and "KEEL PANIC" not in out
 

@@ -461,4 +461,5 @@ const struct backend_ops svm_ops = {
     .nmi_allowed = svm_nmi_allowed,
     .inject_nmi = svm_inject_nmi,
     .request_nmi_window = svm_request_nmi_window,
+    .cancel_events = svm_cancel_events,
 };

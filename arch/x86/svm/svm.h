@@ -38,5 +38,6 @@ void svm_request_interrupt_window(struct vcpu *v, bool on);
 bool svm_nmi_allowed(struct vcpu *v);
 void svm_inject_nmi(struct vcpu *v);
 void svm_request_nmi_window(struct vcpu *v, bool on);
+void svm_cancel_events(struct vcpu *v);
 
 #endif

@@ -193,6 +193,19 @@ void svm_inject_nmi(struct vcpu *v)
 	s->vmcb->icpt_misc1 |= ICPT_IRET;
 }
 
+void svm_cancel_events(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->arch;
+	struct vmcb *vmcb = s->vmcb;
+
+	vmcb->event_inj = 0;
+	vmcb->int_ctl &= ~VIRQ_BITS;
+	vmcb->int_state = 0;
+	vmcb->icpt_misc1 &= ~(ICPT_VINTR | ICPT_IRET);
+	s->virq_pending = s->window_wanted = s->virq_armed = s->virq_due = false;
+	s->nmi_masked = s->awaiting_iret = false;
+}
+
 /* While the handler runs, its IRET is intercepted (set at injection); after
  * that the unblocking is seen at the next exit, whatever it is: SVM has no
  * exit for "NMIs are unblocked now". A shadow or a queued event clears

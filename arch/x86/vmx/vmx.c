@@ -529,4 +529,5 @@ const struct backend_ops vmx_ops = {
     .nmi_allowed = vmx_nmi_allowed,
     .inject_nmi = vmx_inject_nmi,
     .request_nmi_window = vmx_request_nmi_window,
+    .cancel_events = vmx_cancel_events,
 };

@@ -69,6 +69,7 @@ void vmx_request_interrupt_window(struct vcpu *v, bool on);
 bool vmx_nmi_allowed(struct vcpu *v);
 void vmx_inject_nmi(struct vcpu *v);
 void vmx_request_nmi_window(struct vcpu *v, bool on);
+void vmx_cancel_events(struct vcpu *v);
 /* A CR-access exit: emulate the access (or inject #GP) with the VMCS
  * current, advancing the guest's RIP past it. */
 void vmx_cr_access(struct vcpu *v, uint64_t qual, uint8_t insn_len);

@@ -242,6 +242,19 @@ void vmx_request_nmi_window(struct vcpu *v, bool on)
 	vmcs_release(x, temporary);
 }
 
+void vmx_cancel_events(struct vcpu *v)
+{
+	struct vmx_vcpu *x = v->arch;
+	bool temporary = vmcs_acquire(x);
+	uint64_t proc = vmread(VMCS_PROC_CTLS);
+
+	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+	vmwrite(GUEST_INTERRUPTIBILITY, 0); /* shadows and NMI blocking */
+	vmwrite(VMCS_PROC_CTLS,
+		proc & ~(uint64_t)(PROC_INTR_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING));
+	vmcs_release(x, temporary);
+}
+
 /* After an emulated change of CR0, CR3 or CR4: what the real instruction
  * would have done to the PDPTEs and the guest's TLB entries. */
 static void paging_changed(struct vcpu *v)
