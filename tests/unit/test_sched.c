@@ -21,6 +21,7 @@
 #include <arch/fpu.h>
 #include <arch/time.h>
 #include <arch/x86.h>
+#include <keel/apic.h>
 #include <keel/exit.h>
 #include <keel/host_timer.h>
 #include <keel/netdev.h>
@@ -97,6 +98,11 @@ bool irq_wakes(struct vcpu *v, uint64_t now)
 	(void)v;
 	(void)now;
 	return false;
+}
+void apic_init_locked(struct vcpu *v)
+{
+	v->init_pending = false;
+	v->state = VCPU_WAIT_SIPI;
 }
 
 static struct cpu cpu0, cpu1;
