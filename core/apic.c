@@ -100,29 +100,41 @@ static void init_now_locked(struct vcpu *t)
 
 void apic_init_locked(struct vcpu *v)
 {
+	uint16_t sipi = v->sipi_after_init;
+
+	v->sipi_after_init = 0;
 	if (v->state != VCPU_DEAD && v->state != VCPU_WAIT_SIPI)
 		init_now_locked(v);
 	else
 		v->init_pending = false;
+	if (sipi && v->state == VCPU_WAIT_SIPI) {
+		start_at_sipi(v, (uint8_t)sipi);
+		sched_wake_locked(v);
+	}
 }
 
 /* INIT and SIPI to a vCPU of the VM, under sched_lock. INIT stops the vCPU
  * wherever it is, to wait for a SIPI: at once if it is on no CPU, else as
- * soon as its CPU (kicked) takes it off. A SIPI starts a vCPU that waits;
- * one that came before the INIT took effect is ignored, as by a CPU not
- * yet waiting. */
+ * soon as its CPU (kicked) takes it off. A SIPI starts a vCPU that waits,
+ * or one whose INIT is still to be carried out, right after it: how soon
+ * Keel gets a vCPU off its CPU is not the guest's business. */
 static void init_sipi_locked(struct vcpu *t, const struct vlapic_ipi *ipi)
 {
 	if (ipi->delivery == VLAPIC_DM_INIT) {
 		if (t->on_cpu_since) {
 			t->init_pending = true;
+			t->sipi_after_init = 0;
 			notify_locked(t);
 		} else if (t->state == VCPU_HALTED || t->state == VCPU_RUNNABLE) {
 			init_now_locked(t);
 		}
 		return;
 	}
-	if (t->state != VCPU_WAIT_SIPI || t->init_pending)
+	if (t->init_pending) {
+		t->sipi_after_init = 0x100 | ipi->vector;
+		return;
+	}
+	if (t->state != VCPU_WAIT_SIPI)
 		return; /* the second SIPI of the usual pair, or a running vCPU */
 	start_at_sipi(t, ipi->vector);
 	sched_wake_locked(t);
@@ -142,6 +154,10 @@ static void deliver(struct vm *vm, struct vcpu *src, const struct vlapic_ipi *ip
 		return; /* SMI: there is no SMM in a Keel VM; ExtINT comes by LINT0 */
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *t = vm->vcpu[i];
+		/* Under the target's lock: an INIT being carried out on another
+		 * CPU resets its APIC, and a SIPI right behind the INIT must not
+		 * see it half reset (no ID, hardware-disabled) and miss it. */
+		spin_lock(&t->apic->lock);
 		/* Messages from the IOAPIC carry 8-bit destinations: their
 		 * broadcast reaches x2APIC-mode vCPUs too. */
 		uint32_t dest = !src && ipi->dest == 0xFF && vlapic_x2apic(&t->apic->l)
@@ -151,6 +167,7 @@ static void deliver(struct vm *vm, struct vcpu *src, const struct vlapic_ipi *ip
 			   (ipi->shorthand == VLAPIC_SH_OTHERS && t != src) ||
 			   (ipi->shorthand == VLAPIC_SH_NONE &&
 			    vlapic_match_dest(&t->apic->l, dest, ipi->logical));
+		spin_unlock(&t->apic->lock);
 		if (!hit)
 			continue;
 		if (startup || nmi) {

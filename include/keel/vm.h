@@ -129,8 +129,10 @@ struct vcpu {
 	volatile bool nmi_pending; /* an NMI (IPI) waits to be injected */
 	bool nmi_window_requested;
 	/* An INIT came while the vCPU was on a physical CPU: it takes effect
-	 * when the vCPU leaves it (at once: the CPU is kicked). */
+	 * when the vCPU leaves it (at once: the CPU is kicked); a SIPI that
+	 * came after it (0x100 | vector, 0 if none) right after that. */
 	volatile bool init_pending;
+	uint16_t sipi_after_init;
 };
 
 struct vm {

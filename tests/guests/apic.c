@@ -324,6 +324,21 @@ static void ap_started(uint32_t starts, const char *what)
 			    *low(AP_STARTS), starts, *low(AP_NMIS));
 }
 
+/* INIT and SIPI back to back, as Linux sends them on current CPUs: the
+ * running AP must start again; then a last INIT stops it for good. */
+static NORETURN void restart_and_stop(void)
+{
+	wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
+	wrmsr(X2_ICR, ICR_TO_AP(DM_STARTUP) | (AP_CODE >> 12));
+	ap_started(3, "INIT and SIPI back to back");
+	puts("INIT and SIPI back to back restart the running AP");
+
+	wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
+	if (!ap_stops())
+		xtf_failure("INIT did not stop the AP the last time");
+	xtf_success("INIT stops a running vCPU and clears its events");
+}
+
 static void init_while_running(const struct mb_info *mbi)
 {
 	uint32_t len = (uint32_t)(ap_code_end - ap_code);
@@ -363,10 +378,7 @@ static void init_while_running(const struct mb_info *mbi)
 
 	if (strcmp(cmdline_get(mbi, "unblock", "check"), "skip") == 0) {
 		puts("NMI unblocking after INIT not checked (unblock=skip)");
-		wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
-		if (!ap_stops())
-			xtf_failure("INIT did not stop the AP the second time");
-		xtf_success("INIT stops a running vCPU and clears its events");
+		restart_and_stop();
 	}
 	wrmsr(X2_ICR, ICR_TO_AP(DM_NMI));
 	for (int i = 0; i < 2000 && *low(AP_NMIS) < 2; i++)
@@ -374,11 +386,7 @@ static void init_while_running(const struct mb_info *mbi)
 	if (*low(AP_NMIS) != 2)
 		xtf_failure("an NMI after INIT and SIPI was not taken: NMIs still blocked");
 	puts("NMIs are unblocked after INIT");
-
-	wrmsr(X2_ICR, ICR_TO_AP(DM_INIT));
-	if (!ap_stops())
-		xtf_failure("INIT did not stop the AP the second time");
-	xtf_success("INIT stops a running vCPU and clears its events");
+	restart_and_stop();
 }
 
 void guest_main(uint32_t magic, const struct mb_info *mbi)
