@@ -431,7 +431,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	v->regs.rsp = vmcb->rsp;
 	v->regs.rip = vmcb->rip;
 	v->regs.rflags = vmcb->rflags;
-	if (!svm_events_after_exit(v, e))
+	if (!svm_events_after_exit(v, s, e))
 		svm_decode_exit(vmcb, e);
 }
 

@@ -28,9 +28,32 @@ struct svm_vcpu {
 	uint64_t entry_rip;
 };
 
-/* svm_events.c */
-void svm_events_before_entry(struct svm_vcpu *s);
-bool svm_events_after_exit(struct vcpu *v, struct vm_exit *e);
+/* svm_events.c, with the tests that spare most entries and exits the call
+ * (measured: docs/performance.md). */
+void svm_events_before_entry_slow(struct svm_vcpu *s);
+bool svm_events_after_exit_slow(struct vcpu *v, struct vm_exit *e);
+
+/* Called with the VMCB's RIP and shadow up to date for this entry. V_IRQ
+ * has nothing to do unless it holds an interrupt, a window is wanted or the
+ * last entry armed it. */
+static inline void svm_events_before_entry(struct svm_vcpu *s)
+{
+	if (s->virq_pending || s->window_wanted || s->virq_armed)
+		svm_events_before_entry_slow(s);
+}
+
+/* Bookkeeping after an exit. True when the exit was the backend's own
+ * business (E is then EXIT_NONE); false when it is for svm_decode_exit.
+ * Most exits: no interrupt held in V_IRQ, no NMI handler running (the IRET
+ * intercept is set only then), no event delivery cut short. */
+static inline bool svm_events_after_exit(struct vcpu *v, struct svm_vcpu *s, struct vm_exit *e)
+{
+	if (!s->virq_pending && !s->nmi_masked && !(s->vmcb->exit_int_info & EVENT_VALID)) {
+		s->vmcb->event_inj = 0;
+		return false;
+	}
+	return svm_events_after_exit_slow(v, e);
+}
 void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 bool svm_interrupt_allowed(struct vcpu *v);
 void svm_inject_interrupt(struct vcpu *v, uint8_t vector);

@@ -50,8 +50,8 @@ static bool open_to_interrupts(const struct vmcb *vmcb)
 	       !(vmcb->event_inj & EVENT_VALID);
 }
 
-/* Called with the VMCB's RIP and shadow up to date for this entry. */
-void svm_events_before_entry(struct svm_vcpu *s)
+/* svm_events_before_entry (svm.h) when V_IRQ has work. */
+void svm_events_before_entry_slow(struct svm_vcpu *s)
 {
 	struct vmcb *vmcb = s->vmcb;
 
@@ -87,9 +87,9 @@ static void hlt_takes_pending_interrupt(struct vcpu *v, struct svm_vcpu *s)
 	vmcb->event_inj = vmcb->int_vector | EVENT_TYPE_SOFT_INT | EVENT_VALID;
 }
 
-/* Bookkeeping after an exit. True when the exit was the backend's own
- * business (E is then EXIT_NONE); false when it is for svm_decode_exit. */
-bool svm_events_after_exit(struct vcpu *v, struct vm_exit *e)
+/* svm_events_after_exit (svm.h) when an interrupt is held, an NMI handler
+ * runs or an event's delivery was cut short. */
+bool svm_events_after_exit_slow(struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *s = v->arch;
 	struct vmcb *vmcb = s->vmcb;
