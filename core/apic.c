@@ -48,8 +48,9 @@ void apic_destroy(struct vcpu *v)
 }
 
 /* A secondary vCPU's start-up (INIT, then SIPI): real mode at the page the
- * SIPI names, as a processor leaves wait-for-SIPI. */
-static void start_at_sipi(struct vcpu *t, uint8_t vector)
+ * SIPI names, as a processor leaves wait-for-SIPI; then it is scheduled.
+ * Under sched_lock. */
+static void start_at_sipi_locked(struct vcpu *t, uint8_t vector)
 {
 	struct vcpu_sregs s = {0};
 	const struct seg data = {.sel = 0, .ar = 0x93, .limit = 0xFFFF, .base = 0};
@@ -68,6 +69,7 @@ static void start_at_sipi(struct vcpu *t, uint8_t vector)
 	backend->set_sregs(t, &s);
 	memset(&t->regs, 0, sizeof(t->regs));
 	t->regs.rflags = 0x2;
+	sched_wake_locked(t);
 }
 
 /* Make a vCPU notice new work: a halted one runs again (if the work can
@@ -98,19 +100,16 @@ static void init_now_locked(struct vcpu *t)
 	spin_unlock(&t->apic->lock);
 }
 
+/* From after_slice(), which has dealt with a stopping VM first: V has just
+ * left its CPU running or halted. */
 void apic_init_locked(struct vcpu *v)
 {
 	uint16_t sipi = v->sipi_after_init;
 
 	v->sipi_after_init = 0;
-	if (v->state != VCPU_DEAD && v->state != VCPU_WAIT_SIPI)
-		init_now_locked(v);
-	else
-		v->init_pending = false;
-	if (sipi && v->state == VCPU_WAIT_SIPI) {
-		start_at_sipi(v, (uint8_t)sipi);
-		sched_wake_locked(v);
-	}
+	init_now_locked(v);
+	if (sipi)
+		start_at_sipi_locked(v, (uint8_t)sipi);
 }
 
 /* INIT and SIPI to a vCPU of the VM, under sched_lock. INIT stops the vCPU
@@ -136,8 +135,7 @@ static void init_sipi_locked(struct vcpu *t, const struct vlapic_ipi *ipi)
 	}
 	if (t->state != VCPU_WAIT_SIPI)
 		return; /* the second SIPI of the usual pair, or a running vCPU */
-	start_at_sipi(t, ipi->vector);
-	sched_wake_locked(t);
+	start_at_sipi_locked(t, ipi->vector);
 }
 
 /* Deliver one interrupt message (an IPI from SRC, or from the IOAPIC with

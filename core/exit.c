@@ -146,18 +146,16 @@ static void report_recent_exits(const struct vcpu *v)
 /* The state the guest died in: enough to tell a bad stack from a bad IDT
  * or page tables, and which event was being delivered (info1/info2 are the
  * backend's raw exit information). */
-static void report_dead_state(const struct vcpu *v, const struct vcpu_sregs *sr,
+static void report_dead_state(const struct vcpu *v, const struct vcpu_sregs *s,
 			      const struct vm_exit *e)
 {
-	const struct vcpu_sregs s = *sr;
-
 	klog("vm %s: vCPU %u: rsp %#lx rflags %#lx cs %#x ss %#x cr0 %#lx cr2 %#lx cr3 %#lx "
 	     "cr4 %#lx efer %#lx",
-	     v->vm->name, v->id, v->regs.rsp, v->regs.rflags, s.cs.sel, s.ss.sel, s.cr0, s.cr2,
-	     s.cr3, s.cr4, s.efer);
+	     v->vm->name, v->id, v->regs.rsp, v->regs.rflags, s->cs.sel, s->ss.sel, s->cr0, s->cr2,
+	     s->cr3, s->cr4, s->efer);
 	klog("vm %s: vCPU %u: idt %#lx+%#x gdt %#lx+%#x tr %#x at %#lx, exit %#lx info %#lx %#lx",
-	     v->vm->name, v->id, s.idtr.base, s.idtr.limit, s.gdtr.base, s.gdtr.limit, s.tr.sel,
-	     s.tr.base, e->raw.code, e->raw.info1, e->raw.info2);
+	     v->vm->name, v->id, s->idtr.base, s->idtr.limit, s->gdtr.base, s->gdtr.limit,
+	     s->tr.sel, s->tr.base, e->raw.code, e->raw.info1, e->raw.info2);
 }
 
 /* A triple fault is most often a fault that could not be delivered: say

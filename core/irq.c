@@ -77,9 +77,8 @@ void irq_deliver_slow(struct vcpu *v)
 void irq_reset(struct vcpu *v)
 {
 	v->nmi_pending = false;
-	window(v, false);
-	nmi_window(v, false);
-	backend->cancel_events(v);
+	v->window_requested = v->nmi_window_requested = false;
+	backend->cancel_events(v); /* its windows too */
 }
 
 bool irq_wakes(struct vcpu *v, uint64_t now)
