@@ -158,6 +158,36 @@ def require_tool(name):
         raise ToolError(f"{name} not found{install_hint(name)}")
 
 
+def is_linux_kernel(path):
+    """True if PATH is a Linux kernel image: the boot protocol's "HdrS" at 0x202."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0x202)
+            return f.read(4) == b"HdrS"
+    except OSError:
+        return False
+
+
+def tcg_threads_for(modules, smp, asked="auto"):
+    """"single" or "multi": how QEMU's TCG should run SMP CPUs for MODULES.
+
+    ASKED "auto" picks "single" when there are several CPUs and a module is
+    a Linux kernel. QEMU's multi-threaded TCG (7.2 to 10.0 at least) clears
+    IGNNE in the *first* CPU's hflags2 from whichever CPU thread executes
+    FLDENV, FRSTOR, FXRSTOR or XRSTOR, a read-modify-write with no lock; when
+    it overlaps CPU 0's own VMRUN or #VMEXIT it undoes the nested-paging flag
+    those set or clear, and CPU 0 then walks a guest's page tables as host
+    memory, or Keel's through the guest's nested tables (docs/design.md,
+    "Known limits"). Linux guests restore x87 state all the time; test
+    guests hardly ever do.
+    """
+    if asked != "auto":
+        return asked
+    if smp > 1 and any(is_linux_kernel(m.path) for m in modules):
+        return "single"
+    return "multi"
+
+
 def qemu_base(smp=2, mem="512M", icount=False, extra_cpu="", tcg_single=False):
     """The QEMU arguments common to every run: TCG, headless, COM1 on stdio.
     TCG_SINGLE runs every CPU on one host thread, taking turns."""

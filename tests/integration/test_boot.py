@@ -82,3 +82,29 @@ def test_keel_run_missing_kernel_status_2(rig):
     assert run.status == 2, f"keel-run exit status {run.status}, expected 2"
     assert "lost.conf:2: kernel file 'no-such-kernel.elf' not found" in run.errors, (
         f"keel-run said: {run.errors}")
+
+
+@timeout(60)
+def test_keel_run_gives_linux_on_several_cpus_one_qemu_thread(rig):
+    """QEMU's multi-threaded TCG can undo CPU 0's nested-paging flag when another CPU
+    restores x87 state, which Linux does all the time (docs/design.md, Known limits).
+    keel-run therefore runs a Linux VM on several CPUs with one TCG thread and says so;
+    --tcg-threads overrides it, and other guests, or one CPU, keep QEMU's default."""
+    kernel = rig.tmpdir / "bzimage"
+    kernel.write_bytes(b"\0" * 0x202 + b"HdrS" + b"\0" * 0x1000)  # the boot protocol's magic
+    linux = "[vm lx]\nkernel = bzimage\nmemory = 64M\n"
+    hello = "[vm hi]\nkernel = hello.elf\nmemory = 16M\n"
+    note = "keel-run: a VM boots Linux: QEMU runs the CPUs on one thread"
+
+    def dry(config, smp, *args):
+        run = rig.boot(config, smp=smp, rig="qemu", name="threads", args=("--dry-run",) + args)
+        assert run.status == 0, f"keel-run --dry-run exit status {run.status}: {run.errors}"
+        accel = [line for line in run.output.splitlines() if line.startswith("qemu-system")]
+        assert len(accel) == 1, f"no QEMU command in: {run.output}"
+        return accel[0].split()[2], note in run.errors
+
+    assert dry(linux, 2) == ("tcg,thread=single", True)
+    assert dry(linux, 2, "--tcg-threads", "multi") == ("tcg", False)
+    assert dry(linux, 1) == ("tcg", False)
+    assert dry(hello, 2) == ("tcg", False)
+    assert dry(hello, 2, "--tcg-single") == ("tcg,thread=single", False)
