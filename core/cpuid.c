@@ -120,6 +120,16 @@ static void subleaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	}
 }
 
+/* A stored answer, copied register by register: memcpy is a call and, in
+ * Keel's build, a byte loop, on the path of every CPUID exit. */
+static void answer(uint32_t out[4], const uint32_t stored[4])
+{
+	out[0] = stored[0];
+	out[1] = stored[1];
+	out[2] = stored[2];
+	out[3] = stored[3];
+}
+
 void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
 	if (leaf <= basic_max) {
@@ -144,7 +154,7 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 			if (leaf == 7 && sub == 0 && out[0] > 0)
 				out[0] = 0;
 		} else {
-			memcpy(out, basic[leaf], 16);
+			answer(out, basic[leaf]);
 		}
 		if (leaf == 1) {
 			out[1] |= (v->id << 24) | (v->vm->nvcpus << 16);
@@ -156,7 +166,7 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 		return;
 	}
 	if (leaf >= EXT_BASE && leaf <= ext_max) {
-		memcpy(out, ext[leaf - EXT_BASE], 16);
+		answer(out, ext[leaf - EXT_BASE]);
 		return;
 	}
 	if (pvclock_cpuid(leaf, out))

@@ -1,7 +1,14 @@
-/* Port/MMIO bus: a sorted array of ranges, binary search on every access. */
+/* Port/MMIO bus: a sorted array of ranges; the range of the previous access
+ * is tried first, then a binary search. */
 #include <keel/iobus.h>
 
-static const struct io_range *io_bus_find(const struct io_bus *bus, uint64_t addr)
+static bool in_range(const struct io_range *r, uint64_t addr)
+{
+	return addr - r->base < r->len; /* below base wraps to a huge offset */
+}
+
+/* Index of the range holding ADDR, or bus->n. */
+static unsigned io_bus_search(const struct io_bus *bus, uint64_t addr)
 {
 	unsigned lo = 0, hi = bus->n;
 
@@ -10,17 +17,30 @@ static const struct io_range *io_bus_find(const struct io_bus *bus, uint64_t add
 		const struct io_range *r = &bus->r[mid];
 		if (addr < r->base)
 			hi = mid;
-		else if (addr - r->base >= r->len)
+		else if (!in_range(r, addr))
 			lo = mid + 1;
 		else
-			return r;
+			return mid;
 	}
-	return 0;
+	return bus->n;
+}
+
+static const struct io_range *io_bus_find(struct io_bus *bus, uint64_t addr)
+{
+	unsigned i = __atomic_load_n(&bus->hint, __ATOMIC_RELAXED);
+
+	if (i < bus->n && in_range(&bus->r[i], addr))
+		return &bus->r[i];
+	i = io_bus_search(bus, addr);
+	if (i == bus->n)
+		return 0;
+	__atomic_store_n(&bus->hint, i, __ATOMIC_RELAXED);
+	return &bus->r[i];
 }
 
 bool io_bus_claims(const struct io_bus *bus, uint64_t addr)
 {
-	return io_bus_find(bus, addr) != 0;
+	return io_bus_search(bus, addr) != bus->n;
 }
 
 int io_bus_register(struct io_bus *bus, const struct io_range *range)

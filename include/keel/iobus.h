@@ -1,6 +1,7 @@
 /* Per-VM I/O bus: devices register port (or MMIO) ranges with read/write callbacks;
  * the exit dispatcher routes each access with a binary search over a sorted
- * array built when the VM is created (no lock on the exit path). */
+ * array built when the VM is created (no lock on the exit path), after a
+ * look at the range the previous access hit. */
 #ifndef KEEL_IOBUS_H
 #define KEEL_IOBUS_H
 
@@ -20,6 +21,10 @@ struct io_range {
 
 struct io_bus {
 	unsigned n;
+	/* The index the last access found: a guest uses one device many times
+	 * in a row (a UART's status and data ports). Any vCPU may overwrite it
+	 * at any time, so it is a hint, checked against the range before use. */
+	unsigned hint;
 	struct io_range r[IO_BUS_MAX_RANGES];
 };
 

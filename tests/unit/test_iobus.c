@@ -136,6 +136,41 @@ static void test_zero_len_and_full(void **state)
 	assert_false(io_bus_read(&bus, 0x5000, 1, &v));
 }
 
+/* The range of the previous access is tried first: an access elsewhere, a
+ * miss, and a registration that shifts the array under the remembered index
+ * must all still reach the right device or none. */
+static void test_previous_range_is_only_a_hint(void **state)
+{
+	struct io_bus bus;
+	struct tdev d[3] = {{.id = 0}, {.id = 1}, {.id = 2}};
+	uint32_t v;
+
+	(void)state;
+	memset(&bus, 0, sizeof(bus));
+	assert_int_equal(reg(&bus, 0x3F8, 8, &d[0]), 0);
+	assert_int_equal(reg(&bus, 0x60, 1, &d[1]), 0);
+	assert_true(io_bus_read(&bus, 0x3FD, 1, &v)); /* remembers 0x3F8 */
+	assert_int_equal(v, 0u << 24 | 5 << 4 | 1);
+	assert_true(io_bus_read(&bus, 0x3FD, 1, &v));
+	assert_int_equal(d[0].reads, 2);
+	assert_false(io_bus_read(&bus, 0x3F7, 1, &v)); /* just below the remembered range */
+	assert_false(io_bus_read(&bus, 0x400, 1, &v)); /* just above it */
+	assert_true(io_bus_read(&bus, 0x60, 1, &v));
+	assert_int_equal(v, 1u << 24 | 1);
+	/* A range below both moves them up one slot: the index remembered for
+	 * 0x60 now holds the new range. */
+	assert_int_equal(reg(&bus, 0x20, 2, &d[2]), 0);
+	assert_true(io_bus_read(&bus, 0x60, 1, &v));
+	assert_int_equal(v, 1u << 24 | 1);
+	assert_true(io_bus_read(&bus, 0x21, 1, &v));
+	assert_int_equal(v, 2u << 24 | 1 << 4 | 1);
+	assert_false(io_bus_read(&bus, 0x22, 1, &v));
+	assert_true(io_bus_write(&bus, 0x3F8, 1, 0x41));
+	assert_int_equal(d[0].value, 0x41);
+	assert_int_equal(d[0].writes, 1);
+	assert_int_equal(d[1].writes + d[2].writes, 0);
+}
+
 static void test_routing(void **state)
 {
 	struct io_bus bus;
@@ -282,6 +317,7 @@ int main(void)
 	    cmocka_unit_test(test_sorted_insert),
 	    cmocka_unit_test(test_overlap_refused),
 	    cmocka_unit_test(test_zero_len_and_full),
+	    cmocka_unit_test(test_previous_range_is_only_a_hint),
 	    cmocka_unit_test(test_routing),
 	    cmocka_unit_test(test_empty_bus),
 	    cmocka_unit_test(test_missing_callbacks),
